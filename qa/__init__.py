@@ -1,0 +1,33 @@
+"""qa: ask a folder of articles a question, get back the passages that answer it, with sources.
+
+The public API is what this module exports:
+
+    >>> from qa import ask, QA
+    >>> answer = ask("how many troops stay in Kurdistan?")      # ./sources, indexed in ./index
+    >>> answer.answered, answer.passages[0].title               # doctest: +SKIP
+    (True, 'U.S. to Withdraw Most Troops from Iraq, Transitioning to Security Partnership')
+    >>> qa = QA(sources="my-articles", index="my-index")          # any folder
+    >>> print(qa.ask("who is Iraq's defence minister?", k=3))    # doctest: +SKIP
+"""
+
+from qa.answers import Answer, Passage
+from qa.config import Settings
+from qa.errors import DocumentError, IndexStoreError, ModelError, QAError, QuestionError, SourcesError
+from qa.indexing import IndexReport
+from qa.pipeline import QA, DocumentInfo, ask
+
+__all__ = [
+    "QA",
+    "Answer",
+    "DocumentError",
+    "DocumentInfo",
+    "IndexReport",
+    "IndexStoreError",
+    "ModelError",
+    "Passage",
+    "QAError",
+    "QuestionError",
+    "Settings",
+    "SourcesError",
+    "ask",
+]

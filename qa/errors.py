@@ -1,0 +1,27 @@
+"""Exceptions raised at qa's edges, each with a message that tells the user what to do."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base class for every error qa raises on purpose; the CLI prints its message in one line."""
+
+
+class SourcesError(QAError):
+    """The sources folder is missing, empty or unusable."""
+
+
+class DocumentError(QAError):
+    """One source file cannot be loaded (unsupported type, unreadable, not text)."""
+
+
+class IndexStoreError(QAError):
+    """The index on disk is missing, damaged or cannot be written."""
+
+
+class ModelError(QAError):
+    """The embedding model cannot be loaded or does not fit the index."""
+
+
+class QuestionError(QAError):
+    """The question cannot be asked (empty, only punctuation)."""

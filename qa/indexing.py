@@ -1,0 +1,301 @@
+"""Keep the index in step with the sources folder, re-embedding only what changed.
+
+`update_index` scans the sources, compares each file's content hash with the manifest,
+loads, cleans and chunks the new and changed files, embeds only their passages, carries
+the vectors of unchanged files over, and writes a new generation of the index (see
+qa.store). A different model or different chunking settings, or a damaged index, means a
+full rebuild, with a message saying why.
+
+Example:
+    >>> from qa.indexing import update_index
+    >>> report = update_index("sources", "index", embedder)   # doctest: +SKIP
+    >>> print(report)                                          # doctest: +SKIP
+    indexed 2 files (2 added): 12 passages, 12 embedded
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from qa.chunking import chunk
+from qa.config import SUPPORTED_SUFFIXES, Settings
+from qa.documents import Document, load_document
+from qa.embedding import Embedder
+from qa.errors import DocumentError, IndexStoreError, SourcesError
+from qa.lexical import terms
+from qa.store import Manifest, Store, StoredDocument, load_store, read_manifest, write_store
+
+log = logging.getLogger("qa")
+
+# progress(stage, done, total): stage is "reading" or "embedding".
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What an update did: files added, changed, removed and skipped, passages embedded."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    skipped: tuple[str, ...] = ()  # one message per file that was not indexed
+    warnings: tuple[str, ...] = ()  # indexed, but with something to say (bad bytes replaced)
+    embedded: int = 0  # passages embedded by this update
+    passages: int = 0  # passages in the index afterwards
+    documents: int = 0  # documents in the index afterwards
+    rebuilt: str | None = None  # why the whole index was rebuilt, if it was
+    stale: str | None = None  # why the index could not be brought up to date, if so
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.rebuilt)
+
+    def __str__(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.changed)} changed", f"{len(self.removed)} removed",
+                 f"{self.unchanged} unchanged"]
+        lines = [f"{self.documents} documents, {self.passages} passages ({', '.join(parts)}); "
+                 f"{self.embedded} passages embedded"]
+        if self.rebuilt:
+            lines.append(f"rebuilt the whole index: {self.rebuilt}")
+        for label, names in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
+            lines.extend(f"  {label}: {name}" for name in names)
+        lines.extend(f"  skipped: {msg}" for msg in self.skipped)
+        lines.extend(f"  warning: {msg}" for msg in self.warnings)
+        if self.stale:
+            lines.append(f"index not updated: {self.stale}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Scan:
+    files: dict[str, Path] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def scan_sources(root: Path, settings: Settings) -> _Scan:
+    """Supported files under root by relative POSIX path; others are reported as skipped.
+
+    Hidden files and folders are ignored; so are symlinks that lead outside the folder.
+    """
+    if not root.exists():
+        raise SourcesError(f"sources folder {root} does not exist; create it and put .txt, .md or .html files in it")
+    if not root.is_dir():
+        raise SourcesError(f"sources path {root} is not a folder")
+    scan = _Scan()
+    real_root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
+            elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or name}' (qa reads .txt, .md, .html)")
+            elif not path.is_file():
+                scan.skipped.append(f"{rel}: not a regular file; ignored")
+            elif path.stat().st_size > settings.max_file_bytes:
+                mb = settings.max_file_bytes / 1024 / 1024
+                scan.skipped.append(f"{rel}: larger than {mb:.0f} MB; skipped")
+            else:
+                scan.files[rel] = path
+    return scan
+
+
+def file_hash(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def embedding_text(title: str, passage: str) -> str:
+    """What the model sees for a passage: its document's title, then the passage."""
+    return f"{title}\n{passage}" if title else passage
+
+
+def _fit_title(title: str, embedder: Embedder, max_tokens: int) -> str:
+    """The title cut at a word boundary to at most max_tokens word pieces."""
+    words = title.split()
+    while words and embedder.count_tokens([" ".join(words)])[0] > max_tokens:
+        words = words[:-1]
+    return " ".join(words)
+
+
+def prepare(doc: Document, file_digest: str, embedder: Embedder, settings: Settings) -> tuple[StoredDocument, list[str]]:
+    """Chunk a loaded document; returns it as stored, and the texts to embed per passage."""
+    units, passages = chunk(doc.text, doc.content, embedder.count_tokens,
+                            settings.max_passage_tokens, settings.overlap_sentences)
+    stored = StoredDocument(
+        source=doc.source, title=doc.title, date=doc.date, hash=file_digest, text=doc.text,
+        units=tuple(units), passages=tuple(passages), warnings=doc.warnings,
+    )
+    title = _fit_title(doc.title, embedder, settings.max_title_tokens)
+    texts = [embedding_text(title, doc.text[s:e]) for s, e in map(stored.passage_span, range(len(passages)))]
+    return stored, texts
+
+
+@contextlib.contextmanager
+def _writer_lock(index_dir: Path) -> Iterator[bool]:
+    """Hold the index's writer lock (one update at a time); yields False if it can't be taken."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _previous(index_dir: Path, embedder: Embedder, settings: Settings) -> tuple[Store | None, str | None]:
+    """The index to update from, or None with the reason for a full rebuild."""
+    try:
+        manifest = read_manifest(index_dir)
+        if manifest is None:
+            return None, None
+        if manifest.model != embedder.name or manifest.dimension != embedder.dimension:
+            return None, f"the index was built with model {manifest.model!r} ({manifest.dimension}-d), now {embedder.name!r} ({embedder.dimension}-d)"
+        if manifest.chunking != settings.chunking():
+            return None, f"chunking settings changed from {manifest.chunking} to {settings.chunking()}"
+        return load_store(index_dir), None
+    except IndexStoreError as exc:
+        return None, f"the index could not be used: {exc}"
+
+
+def update_index(
+    sources: str | Path,
+    index: str | Path,
+    embedder: Embedder,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring the index in line with the sources folder; returns what changed."""
+    settings = settings or Settings()
+    root, index_dir = Path(sources), Path(index)
+    if settings.max_passage_tokens + settings.max_title_tokens + 1 > embedder.max_tokens:
+        raise SourcesError(
+            f"max_passage_tokens + max_title_tokens must stay under the model's {embedder.max_tokens} word pieces"
+        )
+    scan = scan_sources(root, settings)
+    with _writer_lock(index_dir) as writable:
+        previous, rebuilt = _previous(index_dir, embedder, settings)
+        if rebuilt:
+            log.warning("rebuilding the index: %s", rebuilt)
+        return _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress)
+
+
+def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, rebuilt: str | None,
+            writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None) -> IndexReport:
+    old = {d.source: d for d in previous.documents} if previous else {}
+    skipped, warnings = list(scan.skipped), []
+    kept: dict[str, StoredDocument] = {}
+    fresh: dict[str, tuple[StoredDocument, list[str]]] = {}
+    seen_hashes: dict[str, str] = {}
+    bar = _bar(progress, "reading", len(scan.files))
+    for rel, path in scan.files.items():
+        bar(1)
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
+            continue
+        if digest in seen_hashes:
+            skipped.append(f"{rel}: same content as {seen_hashes[digest]}; skipped")
+            continue
+        if rel in old and old[rel].hash == digest:
+            kept[rel] = old[rel]
+            seen_hashes[digest] = rel
+            continue
+        try:
+            doc = load_document(path, root, max_bytes=settings.max_file_bytes)
+            if file_hash(path) != digest:
+                raise DocumentError(f"{rel}: changed while it was being read; it will be indexed next time")
+        except DocumentError as exc:
+            skipped.append(str(exc))
+            continue
+        seen_hashes[digest] = rel
+        warnings.extend(doc.warnings)
+        fresh[rel] = prepare(doc, digest, embedder, settings)
+    bar(None)
+    removed = tuple(sorted(set(old) - set(kept) - set(fresh)))
+    added = tuple(sorted(r for r in fresh if r not in old))
+    changed = tuple(sorted(r for r in fresh if r in old))
+    for message in skipped:
+        log.warning("skipped %s", message)
+    order = sorted({**kept, **fresh})
+    documents = [kept[r] if r in kept else fresh[r][0] for r in order]
+    total = sum(len(d.passages) for d in documents)
+    report = IndexReport(added=added, changed=changed, removed=removed, unchanged=len(kept),
+                         skipped=tuple(skipped), warnings=tuple(warnings), passages=total,
+                         documents=len(documents), rebuilt=rebuilt)
+    if not report.changed_anything and previous is not None:
+        return report
+    if not writable or not os.access(index_dir, os.W_OK):
+        stale = f"the index folder {index_dir} is not writable; answers come from the index as it was"
+        log.warning(stale)
+        return replace(report, stale=stale)
+    texts = [t for r in order if r in fresh for t in fresh[r][1]]
+    embed_bar = _bar(progress, "embedding", len(texts))
+    new_vectors = embedder.encode(texts, settings.batch_size, progress=lambda done, n: embed_bar(done, absolute=True))
+    embed_bar(None)
+    vectors = _assemble_vectors(order, kept, fresh, previous, new_vectors, embedder.dimension)
+    passage_terms = [terms(d.text[s:e]) for d in documents for s, e in map(d.passage_span, range(len(d.passages)))]
+    manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
+                        sources={d.source: d.hash for d in documents}, passages=total)
+    write_store(index_dir, manifest, documents, vectors, passage_terms)
+    return replace(report, embedded=len(texts))
+
+
+def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], fresh: dict[str, tuple[StoredDocument, list[str]]],
+                      previous: Store | None, new_vectors: np.ndarray, dimension: int) -> np.ndarray:
+    """Vectors in document order: carried over for kept documents, new ones for the rest."""
+    blocks, cursor = [], 0
+    for rel in order:
+        if rel in kept:
+            assert previous is not None
+            blocks.append(previous.document_vectors(previous.by_source[rel]))
+        else:
+            n = len(fresh[rel][0].passages)
+            blocks.append(new_vectors[cursor : cursor + n])
+            cursor += n
+    return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, dimension), np.float32)
+
+
+def _bar(progress: Progress | None, stage: str, total: int) -> Callable[..., None]:
+    """A step function that feeds `progress` or, without one, a tqdm bar shown after 1 s."""
+    if progress is not None:
+        state = {"done": 0}
+
+        def step(n: int | None, absolute: bool = False) -> None:
+            if n is None:
+                return
+            state["done"] = n if absolute else state["done"] + n
+            progress(stage, state["done"], total)
+
+        return step
+    bar = tqdm(total=total, desc=stage, unit=" passages" if stage == "embedding" else " files", delay=1.0, leave=False)
+
+    def tick(n: int | None, absolute: bool = False) -> None:
+        if n is None:
+            bar.close()
+        elif absolute:
+            bar.update(n - bar.n)
+        else:
+            bar.update(n)
+
+    return tick
