@@ -1,0 +1,86 @@
+"""Start the browser chat: `python app.py` prints the local URL.
+
+Options: --sources and --index pick the folders, --port (or GRADIO_SERVER_PORT) the port,
+--host the address to listen on (default 127.0.0.1: this machine only). QA_AUTH=user:password
+turns on a login.
+
+Example:
+    $ python app.py --sources sources --index index --port 7860
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1")):
+    os.environ.setdefault(_name, _value)
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line options.
+
+    Example:
+        >>> parse_args(["--port", "7861"]).port
+        7861
+    """
+    from qa.config import Settings
+
+    defaults = Settings()
+    parser = argparse.ArgumentParser(description="Ask a folder of articles questions in the browser.")
+    parser.add_argument("--sources", default=defaults.sources, help="folder of .txt, .md and .html articles (default: %(default)s)")
+    parser.add_argument("--index", default=defaults.index, help="folder that holds the index (default: %(default)s)")
+    port = os.environ.get("GRADIO_SERVER_PORT")
+    parser.add_argument("--port", type=int, default=int(port) if port else 7860, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    return parser.parse_args(argv)
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """The login from a QA_AUTH value ("user:password"), or None for no login.
+
+    Example:
+        >>> parse_auth("ana:s3cret"), parse_auth("")
+        (('ana', 's3cret'), None)
+    """
+    if not value:
+        return None
+    user, colon, password = value.partition(":")
+    if not (colon and user and password):
+        raise SystemExit("app.py: QA_AUTH must be user:password")
+    return user, password
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Open the collection, warm the model, build the page and serve it until interrupted.
+
+    Example:
+        >>> main(["--sources", "sources", "--index", "index", "--port", "7861"])   # doctest: +SKIP
+    """
+    args = parse_args(argv)
+    auth = parse_auth(os.environ.get("QA_AUTH"))
+    logging.basicConfig(format="qa: %(message)s", level=logging.WARNING)
+    started = time.monotonic()
+    from qa.chat import build_app, launch_options, warm_up
+    from qa.errors import QAError
+    from qa.pipeline import QA
+
+    try:
+        qa = QA(args.sources, args.index)
+    except QAError as exc:
+        print(f"app.py: error: {exc}", file=sys.stderr)
+        return 2
+    warm_up(qa)
+    app = build_app(qa)
+    print(f"qa: {len(qa.documents())} articles from {args.sources}, ready in {time.monotonic() - started:.1f} s", flush=True)
+    app.launch(**launch_options(host=args.host, port=args.port, auth=auth))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Check an uploaded article and place it in the sources folder, safely.
+
+`save_upload` never lets the uploaded name choose where the file goes: only a cleaned
+basename is kept, the file always lands directly in the sources folder, and an existing
+file is never overwritten (a free name such as "report-2.txt" is picked instead). The
+bytes are checked first, by loading a temporary copy exactly as the indexer will, so a
+file that cannot be indexed (wrong type, empty, binary, too large) or that repeats an
+article already in the folder never lands there. Every refusal is a `DocumentError` whose
+message says what to do.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> save_upload(folder, "../../notes/Oslo report.txt", b"Oslo\\n\\nThe council met on Monday.").name
+    'Oslo report.txt'
+    >>> save_upload(folder, "slides.pdf", b"%PDF-1.7")
+    Traceback (most recent call last):
+    ...
+    qa.errors.DocumentError: slides.pdf: unsupported file type '.pdf' (upload .txt, .md or .html files); nothing was added
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+from qa.config import SUPPORTED_SUFFIXES
+from qa.documents import load_document
+from qa.errors import DocumentError
+
+# Uploads are articles: a limit well under Settings.max_file_bytes keeps the page responsive.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+_MAX_NAME_CHARS = 120
+_UNSAFE = re.compile(r"[^\w .()+,-]+")
+
+
+def safe_name(filename: str) -> str:
+    """The basename of `filename`, reduced to harmless characters; never hidden, never a path.
+
+    Example:
+        >>> safe_name("../../etc/passwd.txt"), safe_name("C:\\\\temp\\\\..\\\\x.txt"), safe_name(".bashrc.md")
+        ('passwd.txt', 'x.txt', 'bashrc.md')
+    """
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", filename or ""))[-1]
+    base = "".join(c for c in base if unicodedata.category(c)[0] != "C")
+    base = _UNSAFE.sub("_", base).strip(" ._")
+    if len(base) > _MAX_NAME_CHARS:
+        suffix = Path(base).suffix[:16]
+        base = base[: _MAX_NAME_CHARS - len(suffix)].rstrip(" ._") + suffix
+    return base or "upload"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def find_duplicate(sources_dir: Path, data: bytes) -> Path | None:
+    """A supported file under `sources_dir` with exactly these bytes, or None.
+
+    Only files of the same size are read, so this stays cheap on a large folder.
+
+    Example:
+        >>> find_duplicate(Path("sources"), b"no article has these bytes")   # doctest: +SKIP
+    """
+    size, digest = len(data), None
+    for dirpath, dirnames, filenames in os.walk(sources_dir):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            try:
+                if path.stat().st_size != size:
+                    continue
+                digest = digest or _digest(data)
+                if _digest(path.read_bytes()) == digest:
+                    return path
+            except OSError:
+                continue
+    return None
+
+
+def _free_names(name: str) -> Iterator[str]:
+    """`name`, then "stem-2.ext", "stem-3.ext", ... for when a file of that name exists."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    yield name
+    n = 2
+    while True:
+        yield f"{stem}-{n}{suffix}"
+        n += 1
+
+
+def _check(name: str, data: bytes, max_bytes: int) -> None:
+    """DocumentError unless `data` would be indexed as an article named `name`."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = f"'{suffix}'" if suffix else "(no extension)"
+        raise DocumentError(f"{name}: unsupported file type {shown} (upload .txt, .md or .html files); nothing was added")
+    if not data.strip():
+        raise DocumentError(f"{name}: the file is empty; nothing was added")
+    if len(data) > max_bytes:
+        raise DocumentError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {max_bytes / 1024 / 1024:.0f} MB "
+                            "upload limit (split it, or copy it into the sources folder); nothing was added")
+    with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
+        probe = Path(tmp) / name
+        probe.write_bytes(data)
+        try:
+            load_document(probe, Path(tmp), max_bytes=max_bytes)
+        except DocumentError as exc:
+            raise DocumentError(str(exc).removesuffix("; skipped") + "; nothing was added") from exc
+
+
+def save_upload(sources_dir: str | Path, filename: str, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> Path:
+    """Check `data` and write it into `sources_dir` under a safe, unused name; returns the new path.
+
+    Raises DocumentError (nothing written) for an unsupported type, an empty, binary or
+    oversized file, or bytes identical to a file already in the folder.
+
+    Example:
+        >>> save_upload("sources", "tromso.txt", b"Zebra crossings\\n\\nTromso painted 17 purple crossings.")  # doctest: +SKIP
+        PosixPath('sources/tromso.txt')
+    """
+    folder = Path(sources_dir)
+    if not folder.is_dir():
+        raise DocumentError(f"the sources folder {folder} does not exist")
+    name = safe_name(filename)
+    _check(name, data, max_bytes)
+    duplicate = find_duplicate(folder, data)
+    if duplicate is not None:
+        raise DocumentError(f"{name}: same content as {duplicate.relative_to(folder).as_posix()}, "
+                            "already in the collection; nothing was added")
+    for candidate in _free_names(name):
+        target = folder / candidate
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never overwrites
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return target
+    raise AssertionError("unreachable: _free_names never ends")

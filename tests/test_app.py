@@ -1,0 +1,125 @@
+"""The app's API (/ask, /ask_json) through gradio_client against a real server, and the reply's HTML."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import shutil  # noqa: E402
+import socket  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from gradio_client import Client  # noqa: E402
+
+from qa import QA, Answer, Passage  # noqa: E402
+from qa.chat import NO_ANSWER, build_app, launch_options, render_answer, render_collection  # noqa: E402
+from qa.conversation import resolve  # noqa: E402
+from qa.pipeline import DocumentInfo  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+KURDISTAN = "how many troops stay in Kurdistan?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[QA, str]]:
+    """The real app over a copy of the seed articles, served on a free local port, with a login."""
+    base = tmp_path_factory.mktemp("app")
+    shutil.copytree(ROOT / "sources", base / "sources")
+    qa = QA(base / "sources", base / "index", embedder=embedder)
+    app = build_app(qa)
+    options = launch_options(port=free_port(), auth=("ana", "s3cret"))
+    app.launch(prevent_thread_lock=True, quiet=True, **options)
+    try:
+        yield qa, f"http://127.0.0.1:{options['server_port']}/"
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def client(served: tuple[QA, str]) -> Client:
+    return Client(served[1], auth=("ana", "s3cret"), verbose=False)
+
+
+def test_ask_returns_the_cited_answer_as_markdown(client: Client) -> None:
+    text = client.predict(KURDISTAN, api_name="/ask")
+    assert isinstance(text, str)
+    first = text.split("\n\n[2]")[0]
+    assert first.startswith("[1] **") and "us-" in first and ".txt" in first
+    assert "Kurdistan" in first and "**" in first.split("\n", 1)[1], "the answering sentence is in bold"
+    assert "Also reported by" in text
+
+
+def test_ask_json_gives_offsets_that_map_back_into_the_files(client: Client, served: tuple[QA, str]) -> None:
+    qa, _ = served
+    data = client.predict(KURDISTAN, k=3, api_name="/ask_json")
+    assert data["question"] == KURDISTAN and data["answered"] is True
+    assert 1 <= len(data["passages"]) <= 3
+    for p in data["passages"]:
+        file_text = (qa.sources / p["source"]).read_text(encoding="utf-8")
+        assert file_text[p["start"]:p["end"]] == p["text"]
+        assert file_text[p["highlight_start"]:p["highlight_end"]] == p["highlight"]
+        assert {"title", "date", "score", "also_in"} <= set(p)
+
+
+def test_api_filters_and_abstention(client: Client) -> None:
+    only = "us-to-withdraw-most-troops-from-iraq.txt"
+    data = client.predict(KURDISTAN, sources=[only], api_name="/ask_json")
+    assert {p["source"] for p in data["passages"]} == {only}
+    dated = client.predict(KURDISTAN, since="2024-09-01", until="2024-09-30", api_name="/ask_json")
+    assert {p["source"] for p in dated["passages"]} == {"us-military-presence-in-iraq-post-withdrawal.txt"}
+    text = client.predict("What is a good recipe for banana bread?", api_name="/ask")
+    assert text.startswith(f"**{NO_ANSWER}**")
+
+
+def test_api_errors_carry_the_message(client: Client) -> None:
+    with pytest.raises(Exception, match="question is empty"):
+        client.predict("   ", api_name="/ask")
+    with pytest.raises(Exception, match="YYYY-MM-DD"):
+        client.predict(KURDISTAN, since="last week", api_name="/ask_json")
+
+
+def test_the_login_is_required(served: tuple[QA, str]) -> None:
+    with pytest.raises(Exception):
+        Client(served[1], verbose=False).predict(KURDISTAN, api_name="/ask")
+
+
+# ---------------------------------------------------------------- the reply's HTML, on real answers
+
+
+def test_the_reply_escapes_document_text_and_marks_the_answer() -> None:
+    hostile = 'Intro <script>window.__pwned=1</script> and <img src=x onerror="window.__pwned=2">. The pier reopened.'
+    start = hostile.index("The pier")
+    p = Passage(hostile, "pwn.txt", "<b>Pier</b>", "2024-05-01", 0, len(hostile), 0.7, "The pier reopened.", start, len(hostile))
+    shown = render_answer(Answer("when?", True, (p,)), {}, lambda source: hostile)
+    assert "<script" not in shown and "<img" not in shown and "<b>Pier" not in shown
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in shown and "&lt;b&gt;Pier&lt;/b&gt;" in shown
+    assert "<mark>The pier reopened.</mark>" in shown
+    assert "\n" not in shown, "one HTML block: markdown must not reinterpret the article text"
+    assert "&lt;b&gt;" in render_collection([DocumentInfo("pwn.txt", "<b>Pier</b>", None, 1)])
+
+
+def test_agreeing_passages_are_grouped_not_repeated(seed_qa: QA) -> None:
+    answer = seed_qa.ask(KURDISTAN, k=4)
+    docs = {d.source: d for d in seed_qa.documents()}
+    shown = render_answer(answer, docs, seed_qa.document_text)
+    assert shown.count('class="qa-num"') < len(answer.passages)
+    assert "Also reported by" in shown and "[1]" in shown
+    assert docs[answer.passages[0].source].title.split(":")[0] in shown
+
+
+def test_no_answer_says_so_and_explains_a_follow_up(seed_qa: QA) -> None:
+    miss = seed_qa.ask("What is a good recipe for banana bread?")
+    shown = render_answer(miss, {})
+    assert NO_ANSWER in shown and "nearest passages" in shown
+    follow = resolve("and in Syria?", ["how many US troops are in Iraq?"])
+    shown = render_answer(seed_qa.ask(follow.question), {}, resolution=follow)
+    assert "Understood as “how many US troops are in Syria?”" in shown

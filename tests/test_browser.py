@@ -1,0 +1,245 @@
+"""The chat page as a user drives it: `python app.py` in a subprocess, headless Chromium via Playwright.
+
+One app per module (started like a user starts it, on a copy of the seed articles); each
+test gets a fresh browser page that records every request, and fails if one leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+ANSWER = "#qa-chat .qa-answer"
+FIRST_MARK = ".qa-passage > .qa-text mark"  # the answering sentence of the first passage, in a reply
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install chromium (apt-get install -y chromium)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed; the browser tests need it", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()}", pytrace=False)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"app.py did not answer at {url} within {seconds} s:\n{log.read_text()}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python app.py --port P --sources S --index I`, as a user runs it; stopped after the module."""
+    base = tmp_path_factory.mktemp("browser")
+    sources = base / "sources"
+    shutil.copytree(ROOT / "sources", sources)
+    port = free_port()
+    log = base / "app.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("QA_AUTH", None)
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--sources", str(sources), "--index", str(base / "index")],
+            cwd=base, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    """A fresh page on the app; after the test, no request may have gone to another host."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requests: list[str] = []
+    dialogs: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_default_timeout(30_000)
+    page.goto(app_url)
+    page.wait_for_selector("#qa-question textarea")
+    yield page
+    context.close()
+    outside = sorted({url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+                      and urlsplit(url).hostname not in LOCAL_HOSTS})
+    assert not outside, f"requests left the machine: {outside}"
+    assert not dialogs, f"a dialog opened: {dialogs}"
+
+
+def ask(page: Page, question: str) -> None:
+    """Type a question, send it, and wait for its reply (one more answer message)."""
+    before = page.locator(ANSWER).count()
+    page.fill("#qa-question textarea", question)
+    page.keyboard.press("Enter")
+    expect(page.locator(ANSWER)).to_have_count(before + 1, timeout=30_000)
+
+
+def last_answer(page: Page):
+    return page.locator(ANSWER).last
+
+
+def upload(page: Page, path: Path) -> str:
+    """Upload one file through the page; returns the status text once it appears."""
+    status = page.locator("#qa-upload-status")
+    page.set_input_files("#qa-upload input[type=file]", str(path))
+    expect(status).to_contain_text(path.name, timeout=60_000)
+    return status.inner_text()
+
+
+def test_the_page_shows_the_collection_and_examples(page: Page) -> None:
+    collection = page.locator("#qa-collection")
+    expect(collection).to_contain_text("2 articles")
+    expect(collection).to_contain_text("U.S. to Withdraw Most Troops from Iraq")
+    expect(collection).to_contain_text("14 Sep 2024")
+    page.get_by_text("Who is Iraq's defense minister?", exact=True).click()
+    expect(last_answer(page)).to_contain_text("Thabit al-Abbasi")
+
+
+def test_kurdistan_answer_is_cited_highlighted_and_photographed(page: Page) -> None:
+    started = time.monotonic()
+    ask(page, "how many troops stay in Kurdistan?")
+    elapsed = time.monotonic() - started
+    reply = last_answer(page)
+    expect(reply.locator(".qa-num").first).to_have_text("[1]")
+    expect(reply.locator(".qa-head").first).to_contain_text("US Military Presence in Iraq")
+    expect(reply).to_contain_text("Also reported by")
+    expect(reply).to_contain_text("us-military-presence-in-iraq-post-withdrawal.txt · 14 Sep 2024")
+    expect(reply.locator(FIRST_MARK).first).to_contain_text("Kurdistan")
+    assert elapsed < 10, f"the answer took {elapsed:.1f} s"
+
+    reply.locator("details.qa-doc > summary").first.click()
+    article = reply.locator(".qa-doctext").first
+    expect(article).to_be_visible()
+    expect(article.locator(".qa-inpassage mark")).to_contain_text("Kurdistan")
+    expect(article).to_contain_text("Saturday, September 14, 2024")
+    reply.locator("details.qa-doc > summary").first.click()
+
+    reply.evaluate("""element => {  // the chat scrolls inside its own box: show the question and the answer's top
+        let box = element.parentElement;
+        while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+        if (box) box.scrollTop = 0;
+    }""")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+
+def test_an_unanswerable_question_says_so(page: Page) -> None:
+    ask(page, "What is a good recipe for banana bread?")
+    expect(last_answer(page).locator(".qa-none")).to_contain_text("No passage in the articles answers this")
+
+
+def test_a_follow_up_is_understood_and_the_chat_clears(page: Page) -> None:
+    ask(page, "how many US troops are in Iraq?")
+    expect(last_answer(page)).to_contain_text("2,500")
+    ask(page, "and in Syria?")
+    reply = last_answer(page)
+    expect(reply.locator(".qa-note")).to_contain_text("how many US troops are in Syria?")
+    expect(reply.locator(FIRST_MARK).first).to_contain_text("900")
+    page.click("#qa-clear")
+    expect(page.locator(ANSWER)).to_have_count(0)
+    ask(page, "and in Syria?")
+    expect(last_answer(page).locator(".qa-note")).to_have_count(0)
+
+
+def test_filters_restrict_the_articles(page: Page) -> None:
+    page.get_by_text("Filters").click()
+    page.fill("#qa-since textarea, #qa-since input", "2030-01-01")
+    ask(page, "how many troops stay in Kurdistan?")
+    expect(last_answer(page)).to_contain_text("No article matches these filters")
+    page.fill("#qa-since textarea, #qa-since input", "someday")
+    ask(page, "how many troops stay in Kurdistan?")
+    expect(last_answer(page)).to_contain_text("YYYY-MM-DD")
+
+
+def test_an_uploaded_article_can_be_asked_at_once(page: Page, tmp_path: Path) -> None:
+    article = tmp_path / "tromso-crossings.txt"
+    article.write_text("Tromsø Paints Its Crossings Purple\n\nMay 3, 2025\n\n"
+                       "The city of Tromsø painted 17 purple zebra crossings in the harbour district this spring. "
+                       "The council said the colour makes the crossings easier to see in the polar night.\n", encoding="utf-8")
+    status = upload(page, article)
+    assert "Added tromso-crossings.txt" in status, status
+    expect(page.locator("#qa-collection")).to_contain_text("3 articles")
+    expect(page.locator("#qa-collection")).to_contain_text("Tromsø Paints Its Crossings Purple")
+    ask(page, "How many purple zebra crossings did Tromsø paint?")
+    reply = last_answer(page)
+    expect(reply.locator(".qa-head").first).to_contain_text("Tromsø Paints Its Crossings Purple")
+    expect(reply.locator(".qa-source").first).to_contain_text("tromso-crossings.txt")
+    expect(reply.locator(FIRST_MARK).first).to_contain_text("17 purple zebra crossings")
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("slides.pdf", b"%PDF-1.7\n%binary", "unsupported file type '.pdf'"),
+    ("empty.txt", b"", "empty"),
+])
+def test_a_bad_file_gets_a_clear_message(page: Page, tmp_path: Path, name: str, data: bytes, message: str) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(data)
+    status = upload(page, bad)
+    assert "Not added" in status and message in status, status
+    expect(page.locator("#qa-collection")).not_to_contain_text(name)
+
+
+def test_article_markup_is_shown_as_text_never_run(page: Page, tmp_path: Path) -> None:
+    script, image = "<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=2">'
+    hostile = tmp_path / "harbour-notice.txt"
+    hostile.write_text(f"Vardø Harbour Notice {script}\n\n"
+                       f"The ferry pier in Vardø reopened on Monday after repairs costing 3 million kroner {image} "
+                       "according to the port office, which thanked the divers who rebuilt the pilings.\n", encoding="utf-8")
+    assert "Added" in upload(page, hostile)
+    expect(page.locator("#qa-collection")).to_contain_text(f"Vardø Harbour Notice {script}")
+    ask(page, "When did the ferry pier in Vardø reopen?")
+    reply = last_answer(page)
+    expect(reply).to_contain_text(image)
+    expect(reply.locator(".qa-head").first).to_contain_text(script)
+    page.get_by_text("Read an article").click()
+    page.locator("#qa-reader input").click()
+    page.get_by_role("option", name=f"Vardø Harbour Notice {script}").click()
+    expect(page.locator("#qa-document")).to_contain_text(image)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("#qa-chat img[src='x'], #qa-document img[src='x'], #qa-chat script").count() == 0

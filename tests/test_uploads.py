@@ -1,0 +1,95 @@
+"""save_upload: a safe name in the sources folder, real validation, nothing written on refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa import DocumentError
+from qa.uploads import MAX_UPLOAD_BYTES, safe_name, save_upload
+
+ARTICLE = b"Zebra crossings in Tromso\n\nThe city of Tromso painted 17 purple zebra crossings in May.\n"
+
+
+def listing(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("/abs/path.txt", "path.txt"),
+    ("..\\x.txt", "x.txt"),
+    ("C:\\Users\\ana\\report.md", "report.md"),
+    (".hidden.txt", "hidden.txt"),
+    ("a\x00b\n.txt", "ab.txt"),
+    ("<script>.html", "script_.html"),
+    ("Zürich notes.txt", "Zürich notes.txt"),
+])
+def test_only_a_clean_basename_is_kept(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd.txt", "/abs/path.txt", "..\\x.txt", "sub/dir/../../../up.txt"])
+def test_traversal_names_land_in_the_sources_folder(tmp_path: Path, name: str) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    saved = save_upload(sources, name, ARTICLE)
+    assert saved.parent == sources and saved.read_bytes() == ARTICLE
+    assert listing(tmp_path) == {"sources", f"sources/{saved.name}"}
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("slides.pdf", b"%PDF-1.7 binary", "unsupported file type '.pdf'"),
+    ("notes", b"plain words", "unsupported file type (no extension)"),
+    ("empty.txt", b"", "empty"),
+    ("blank.md", b"  \n\n\t ", "empty"),
+    ("binary.txt", b"GIF89a\x00\x00\x01\x02" * 10, "binary"),
+    ("nothing.html", b"<html><body><script>x()</script></body></html>", "no visible text"),
+])
+def test_unusable_files_are_refused_and_nothing_is_written(seed_dir: Path, name: str, data: bytes, message: str) -> None:
+    before = listing(seed_dir)
+    with pytest.raises(DocumentError, match="nothing was added") as refused:
+        save_upload(seed_dir, name, data)
+    assert message in str(refused.value)
+    assert listing(seed_dir) == before
+
+
+def test_oversized_files_are_refused(seed_dir: Path) -> None:
+    before = listing(seed_dir)
+    with pytest.raises(DocumentError, match="upload limit"):
+        save_upload(seed_dir, "big.txt", b"word " * 300, max_bytes=1000)
+    with pytest.raises(DocumentError, match="upload limit"):
+        save_upload(seed_dir, "huge.txt", b"a" * (MAX_UPLOAD_BYTES + 1))
+    assert listing(seed_dir) == before
+
+
+def test_same_content_as_an_existing_article_is_refused(seed_dir: Path) -> None:
+    existing = seed_dir / "us-to-withdraw-most-troops-from-iraq.txt"
+    before = listing(seed_dir)
+    with pytest.raises(DocumentError, match="same content as us-to-withdraw-most-troops-from-iraq.txt"):
+        save_upload(seed_dir, "copy.txt", existing.read_bytes())
+    assert listing(seed_dir) == before
+
+
+def test_a_taken_name_gets_a_new_name_and_nothing_is_overwritten(seed_dir: Path) -> None:
+    taken = seed_dir / "us-to-withdraw-most-troops-from-iraq.txt"
+    original = taken.read_bytes()
+    first = save_upload(seed_dir, taken.name, ARTICLE)
+    second = save_upload(seed_dir, taken.name, ARTICLE.replace(b"17", b"18"))
+    assert (first.name, second.name) == ("us-to-withdraw-most-troops-from-iraq-2.txt", "us-to-withdraw-most-troops-from-iraq-3.txt")
+    assert taken.read_bytes() == original
+    assert first.read_bytes() == ARTICLE
+
+
+def test_a_saved_upload_is_indexed_and_answers(seed_dir: Path, make_qa) -> None:
+    qa = make_qa(seed_dir)
+    saved = save_upload(seed_dir, "../tromso.txt", ARTICLE)
+    answer = qa.ask("How many purple zebra crossings did Tromso paint?")
+    assert answer.answered and answer.passages[0].source == saved.name == "tromso.txt"
+    assert "17 purple zebra crossings" in answer.passages[0].highlight
+
+
+def test_the_sources_folder_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="does not exist"):
+        save_upload(tmp_path / "missing", "a.txt", ARTICLE)
