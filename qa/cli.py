@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from qa.config import Settings
+from qa.config import METHODS, Settings
 
 DESCRIPTION = """Ask a folder of articles a question and get back the passages that answer it,
 each with its source (title, file, date, and where in the document it stands).
@@ -26,6 +26,8 @@ commands:
                       changed files are embedded, deleted files are dropped
   qa ask "question"   print the best passages for the question (builds the index first if
                       needed); the answering sentence is marked >>> like this <<<
+  qa eval DATASET     measure Recall@k, MRR, nDCG, highlight accuracy, abstention and
+                      latency on a BEIR-layout dataset (e.g. ../shared/data/xquad-en)
 """
 
 
@@ -37,7 +39,7 @@ def _folders(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", metavar="{index,ask}")
+    commands = parser.add_subparsers(dest="command", metavar="{index,ask,eval}")
     index = commands.add_parser("index", help="build or update the index from the sources folder")
     _folders(index)
     question = commands.add_parser("ask", help="ask the articles a question")
@@ -45,12 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     question.add_argument("-k", type=int, default=5, help="how many passages to show (default: %(default)s)")
     question.add_argument("--json", action="store_true", help="print the answer as JSON")
     _folders(question)
+    evaluation = commands.add_parser("eval", help="measure retrieval quality on a BEIR-layout dataset")
+    evaluation.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl and qrels.tsv")
+    evaluation.add_argument("--method", default="hybrid",
+                            help=f"comma-separated methods to compare side by side: {', '.join(METHODS)} (default: %(default)s)")
+    evaluation.add_argument("--ooc", metavar="DATASET",
+                            help="another dataset whose questions about articles missing here should not be answered")
+    evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     from qa.pipeline import QA
 
+    if args.command == "eval":
+        return _evaluate(args)
     if args.command == "index":
         qa = QA(args.sources, args.index)
         print(qa.last_report)
@@ -63,6 +74,17 @@ def _run(args: argparse.Namespace) -> int:
     qa = QA(args.sources, args.index)
     answer = qa.ask(args.question, k=args.k)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from qa.evaluation import evaluate, format_table, load_dataset, out_of_collection
+
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    dataset = load_dataset(args.dataset)
+    ooc = out_of_collection(dataset, load_dataset(args.ooc)) if args.ooc else []
+    report = evaluate(dataset, methods, ooc)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
     return 0
 
 

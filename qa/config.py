@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+# Retrieval methods: keyword only, vectors only, or both fused (the default).
+METHODS = ("bm25", "dense", "hybrid")
 
 
 def _env(name: str, default: str) -> str:
@@ -41,7 +43,8 @@ class Settings:
     overlap_sentences: int = 1
     max_title_tokens: int = 32
     batch_size: int = 32
-    # Retrieval: candidates taken from each retriever before fusion.
+    # Retrieval: one of METHODS, and the candidates taken from each retriever before fusion.
+    method: str = "hybrid"
     candidates: int = 50
     # Two passages of different documents with at least this cosine "say the same thing".
     agreement_cosine: float = 0.7

@@ -69,7 +69,7 @@ class Embedder:
         """Word pieces in each text, without the special tokens the model adds."""
         if not texts:
             return []
-        encoded = self._model.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        encoded = self._model.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def encode(

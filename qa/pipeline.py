@@ -176,9 +176,10 @@ class QA:
         query_terms = terms(text)
         vector = self.embedder.encode([text])[0]
         allowed = self._allowed(store, sources, since, until)
-        hits = search(store, vector, query_terms, self.scorer, self.settings.candidates, allowed)
+        hits = search(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, self.settings.method)
         selected = self._select(store, hits, max(1, k))
-        answered = bool(hits) and hits[0].score >= self.scorer.threshold
+        # Whatever the ranking method, the calibrated model decides whether anything answers.
+        answered = bool(hits) and float(self.scorer(np.array([hits[0].features]))[0]) >= self.scorer.threshold
         weights = self._term_weights(store, query_terms)
         passages = tuple(self._passage(store, s, query_terms, weights) for s in selected)
         return Answer(question=question, answered=answered, passages=passages)
