@@ -135,4 +135,19 @@ def chunk(
         pieces = split_long_sentence(text, span, count_tokens, max_tokens)
         units.extend(pieces)
         unit_counts.extend(count_tokens([text[s:e] for s, e in pieces]))
-    return units, pack_passages(unit_counts, max_tokens, overlap)
+    passages = pack_passages(unit_counts, max_tokens, overlap)
+    return units, [_drop_trailing_heading(text, units, p, n) for p, n in zip(passages, passages[1:] + [None])]
+
+
+def _drop_trailing_heading(text: str, units: Sequence[Span], passage: Span, following: Span | None) -> Span:
+    """A passage should not end on a heading when the next passage starts with it."""
+    first, last = passage
+    s, e = units[last - 1]
+    if following is not None and following[0] <= last - 1 and last - first > 1 and _is_heading(text[s:e]):
+        return first, last - 1
+    return passage
+
+
+def _is_heading(unit: str) -> bool:
+    """A short line with no sentence-ending punctuation, like "The Withdrawal Agreement"."""
+    return len(unit.split()) <= 12 and unit.rstrip()[-1:] not in '.!?:;"\'”’)'

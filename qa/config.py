@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+# Bumped whenever document cleaning or chunking changes what passages come out, so that
+# indexes built by an older qa are rebuilt rather than silently mixed.
+CHUNKER_VERSION = 2
 # Retrieval methods: keyword only, vectors only, or both fused (the default).
 METHODS = ("bm25", "dense", "hybrid")
 
@@ -58,6 +61,7 @@ class Settings:
     def chunking(self) -> dict[str, int]:
         """The settings that shape passages; stored in the manifest."""
         return {
+            "chunker_version": CHUNKER_VERSION,
             "max_passage_tokens": self.max_passage_tokens,
             "overlap_sentences": self.overlap_sentences,
             "max_title_tokens": self.max_title_tokens,

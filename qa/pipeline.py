@@ -30,7 +30,7 @@ from qa.answers import Answer, Passage
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import QuestionError, SourcesError
-from qa.highlighting import best_sentence
+from qa.highlighting import best_sentences
 from qa.indexing import IndexReport, Progress, update_index
 from qa.lexical import terms
 from qa.retrieval import Hit, Scorer, search
@@ -181,7 +181,7 @@ class QA:
         # Whatever the ranking method, the calibrated model decides whether anything answers.
         answered = bool(hits) and float(self.scorer(np.array([hits[0].features]))[0]) >= self.scorer.threshold
         weights = self._term_weights(store, query_terms)
-        passages = tuple(self._passage(store, s, query_terms, weights) for s in selected)
+        passages = tuple(self._passage(store, s, text, weights) for s in selected)
         return Answer(question=question, answered=answered, passages=passages)
 
     def _allowed(self, store: Store, sources: Sequence[str] | None, since: str | None, until: str | None) -> np.ndarray | None:
@@ -221,10 +221,11 @@ class QA:
         vocab = store.bm25.vocab_dict
         return {t: float(store.idf[vocab[t]]) for t in query_terms if t in vocab}
 
-    def _passage(self, store: Store, s: _Selected, query_terms: list[str], weights: dict[str, float]) -> Passage:
+    def _passage(self, store: Store, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
         doc: StoredDocument = store.documents[s.doc]
         units = [u for u in doc.units if s.start <= u[0] and u[1] <= s.end]
-        best = units[best_sentence([doc.text[a:b] for a, b in units], query_terms, weights)] if units else (s.start, s.end)
+        first, last = best_sentences([doc.text[a:b] for a, b in units], question, weights)
+        best = (units[first][0], units[last - 1][1]) if units else (s.start, s.end)
         return Passage(
             text=doc.text[s.start : s.end], source=doc.source, title=doc.title, date=doc.date,
             start=s.start, end=s.end, score=round(s.hit.score, 4),
