@@ -162,8 +162,11 @@ def _writer_lock(index_dir: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-def _previous(index_dir: Path, embedder: Embedder, settings: Settings) -> tuple[Store | None, str | None]:
-    """The index to update from, or None with the reason for a full rebuild."""
+def _previous(index_dir: Path, embedder: Embedder, settings: Settings, loaded: Store | None) -> tuple[Store | None, str | None]:
+    """The index to update from, or None with the reason for a full rebuild.
+
+    `loaded` is reused instead of reading the index again when it is the generation in use.
+    """
     try:
         manifest = read_manifest(index_dir)
         if manifest is None:
@@ -172,6 +175,8 @@ def _previous(index_dir: Path, embedder: Embedder, settings: Settings) -> tuple[
             return None, f"the index was built with model {manifest.model!r} ({manifest.dimension}-d), now {embedder.name!r} ({embedder.dimension}-d)"
         if manifest.chunking != settings.chunking():
             return None, f"chunking settings changed from {manifest.chunking} to {settings.chunking()}"
+        if loaded is not None and loaded.manifest == manifest:
+            return loaded, None
         return load_store(index_dir), None
     except IndexStoreError as exc:
         return None, f"the index could not be used: {exc}"
@@ -185,6 +190,18 @@ def update_index(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Bring the index in line with the sources folder; returns what changed."""
+    return sync(sources, index, embedder, settings, progress)[0]
+
+
+def sync(
+    sources: str | Path,
+    index: str | Path,
+    embedder: Embedder,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    loaded: Store | None = None,
+) -> tuple[IndexReport, Store]:
+    """Like update_index, and also returns the up-to-date store (reusing `loaded` if current)."""
     settings = settings or Settings()
     root, index_dir = Path(sources), Path(index)
     if settings.max_passage_tokens + settings.max_title_tokens + 1 > embedder.max_tokens:
@@ -193,10 +210,13 @@ def update_index(
         )
     scan = scan_sources(root, settings)
     with _writer_lock(index_dir) as writable:
-        previous, rebuilt = _previous(index_dir, embedder, settings)
+        previous, rebuilt = _previous(index_dir, embedder, settings, loaded)
         if rebuilt:
             log.warning("rebuilding the index: %s", rebuilt)
-        return _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress)
+        report = _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress)
+        if previous is not None and not (report.changed_anything and report.stale is None):
+            return report, previous
+        return report, load_store(index_dir)
 
 
 def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, rebuilt: str | None,

@@ -31,10 +31,10 @@ from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import QuestionError, SourcesError
 from qa.highlighting import best_sentences
-from qa.indexing import IndexReport, Progress, update_index
+from qa.indexing import IndexReport, Progress, sync
 from qa.lexical import terms
 from qa.retrieval import Hit, Scorer, search
-from qa.store import Store, StoredDocument, load_store
+from qa.store import Store, StoredDocument
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,7 @@ class QA:
         """Bring the index in line with the sources folder now; returns what changed."""
         with self._lock:
             signature = self._source_signature()
-            report = update_index(self.sources, self.index, self.embedder, self.settings, progress)
-            if report.changed_anything or self._store is None:
-                self._store = load_store(self.index)
+            report, self._store = sync(self.sources, self.index, self.embedder, self.settings, progress, self._store)
             self._signature, self._checked = signature, time.monotonic()
             self.last_report = report
             return report
