@@ -130,13 +130,19 @@ class QA:
         return tuple(sorted(entries))
 
     def _current_store(self) -> Store:
-        """The store, updated first if the sources changed since the last look."""
-        if time.monotonic() - self._checked >= self.settings.rescan_seconds:
-            with self._lock:
+        """The store, updated first if the sources changed since the last look.
+
+        While another thread is updating the index (an upload, say), questions are answered
+        from the index as it is instead of waiting for the update.
+        """
+        if time.monotonic() - self._checked >= self.settings.rescan_seconds and self._lock.acquire(blocking=False):
+            try:
                 signature = self._source_signature()
                 if signature != self._signature:
                     self.update()
                 self._checked = time.monotonic()
+            finally:
+                self._lock.release()
         assert self._store is not None
         return self._store
 
