@@ -64,30 +64,38 @@ def split_long_sentence(text: str, span: Span, count_tokens: TokenCounter, max_t
     words = [(span[0] + m.start(), span[0] + m.end()) for m in _WORD.finditer(text[span[0] : span[1]])]
     counts = count_tokens([text[s:e] for s, e in words])
     pieces: list[Span] = []
-    start, used = words[0][0], 0
+    start: int | None = None  # where the piece being filled begins (always at a word)
+    end = used = 0
     for (w_start, w_end), n in zip(words, counts):
-        if used and used + n > max_tokens:
-            pieces.append((start, prev_end))
-            start, used = w_start, 0
+        if start is not None and used + n > max_tokens:
+            pieces.append((start, end))
+            start = None
         if n > max_tokens:  # one "word" longer than the window (a URL, a hash): cut by characters
-            pieces.extend(_split_chars(w_start, w_end, max_tokens))
-            start, used = w_end, 0
-            prev_end = w_end
+            pieces.extend(_split_chars(text, w_start, w_end, count_tokens, max_tokens))
             continue
+        if start is None:
+            start, used = w_start, 0
         used += n
-        prev_end = w_end
-    if used:
-        pieces.append((start, prev_end))
-    return [p for p in pieces if p[0] < p[1]]
+        end = w_end
+    if start is not None:
+        pieces.append((start, end))
+    return pieces
 
 
-def _split_chars(start: int, end: int, max_tokens: int) -> list[Span]:
-    """Cut one enormous whitespace-free run into windows of max_tokens characters.
+def _split_chars(text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int) -> list[Span]:
+    """Cut one enormous whitespace-free run into windows of at most max_tokens word pieces.
 
-    A word piece covers at least one character, so such a window never exceeds the budget.
+    A window starts at max_tokens characters (most characters are at most one word piece)
+    and is halved until it fits: "한," is four word pieces in two characters.
     """
-    size = max(1, max_tokens)
-    return [(s, min(s + size, end)) for s in range(start, end, size)]
+    pieces: list[Span] = []
+    while start < end:
+        stop = min(start + max(1, max_tokens), end)
+        while stop - start > 1 and count_tokens([text[start:stop]])[0] > max_tokens:
+            stop = start + (stop - start) // 2
+        pieces.append((start, stop))
+        start = stop
+    return pieces
 
 
 def pack_passages(token_counts: Sequence[int], max_tokens: int, overlap: int) -> list[Span]:

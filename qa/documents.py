@@ -439,6 +439,16 @@ def _source_name(path: Path, root: Path) -> str:
             raise DocumentError(f"{path}: not inside the sources folder {root}") from error
 
 
+def _utf16_as_utf8(source: str, data: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """UTF-16 text (it starts with a byte-order mark) as UTF-8 bytes, with a warning that the
+    document's offsets refer to that UTF-8 text, not to the file's bytes."""
+    try:
+        text = data.decode("utf-16")
+    except UnicodeDecodeError as error:
+        raise DocumentError(f"{source}: starts like UTF-16 text but does not decode ({error.reason}); skipped") from error
+    return text.encode("utf-8"), (f"{source}: UTF-16 text, read as UTF-8; save it as UTF-8 to keep offsets in step",)
+
+
 def _read_bytes(source: str, path: Path, max_bytes: int | None) -> bytes:
     """The file's bytes, or a DocumentError saying why they cannot be had."""
     try:
@@ -461,6 +471,9 @@ def load_document(path: Path, root: Path, *, max_bytes: int | None = None) -> Do
         readable = ", ".join(SUPPORTED_SUFFIXES)
         raise DocumentError(f"{source}: unsupported file type {shown} (qa reads {readable})")
     data = _read_bytes(source, path, max_bytes)
+    notes: tuple[str, ...] = ()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not data.startswith(codecs.BOM_UTF32_LE):
+        data, notes = _utf16_as_utf8(source, data)
     if b"\x00" in data[:_BINARY_PROBE_BYTES]:
         raise DocumentError(f"{source}: looks like a binary file, not text; skipped")
     if suffix in _HTML_SUFFIXES:
@@ -470,5 +483,6 @@ def load_document(path: Path, root: Path, *, max_bytes: int | None = None) -> Do
     text, warnings = _read_text(source, data)
     if not _flatten(text):
         raise DocumentError(f"{source}: empty file; skipped")
+    warnings = notes + warnings
     parsed = _markdown(text, warnings) if suffix in _MARKDOWN_SUFFIXES else _Parsed(text, warnings=warnings)
     return _build(source, path, parsed)

@@ -101,18 +101,36 @@ def scan_sources(root: Path, settings: Settings) -> _Scan:
                 continue
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            target = _link_target(path) if path.is_symlink() else path
+            if target is None:
+                scan.skipped.append(f"{rel}: symlink loop; ignored")
+            elif path.is_symlink() and not target.is_relative_to(real_root):
                 scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
             elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or name}' (qa reads .txt, .md, .html)")
             elif not path.is_file():
                 scan.skipped.append(f"{rel}: not a regular file; ignored")
             elif path.stat().st_size > settings.max_file_bytes:
-                mb = settings.max_file_bytes / 1024 / 1024
-                scan.skipped.append(f"{rel}: larger than {mb:.0f} MB; skipped")
+                scan.skipped.append(f"{rel}: larger than {_size(settings.max_file_bytes)}; skipped")
             else:
                 scan.files[rel] = path
     return scan
+
+
+def _link_target(path: Path) -> Path | None:
+    """Where a symlink finally leads, or None for a loop (Python < 3.13 raises RuntimeError)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def _size(n: int) -> str:
+    """A byte count as people read it: "50 MB", "4 KB", "900 bytes"."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
 
 
 def file_hash(path: Path) -> str:
@@ -227,7 +245,8 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
     fresh: dict[str, tuple[StoredDocument, list[str]]] = {}
     seen_hashes: dict[str, str] = {}
     bar = _bar(progress, "reading", len(scan.files))
-    for rel, path in scan.files.items():
+    # Files already indexed go first, so a new copy of one is the duplicate, not the original.
+    for rel, path in sorted(scan.files.items(), key=lambda item: item[0] not in old):
         bar(1)
         try:
             digest = file_hash(path)

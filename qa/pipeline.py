@@ -112,7 +112,8 @@ class QA:
         with self._lock:
             signature = self._source_signature()
             report, self._store = sync(self.sources, self.index, self.embedder, self.settings, progress, self._store)
-            self._signature, self._checked = signature, time.monotonic()
+            # A stale index is retried at the next rescan even if the sources stay as they are.
+            self._signature, self._checked = None if report.stale else signature, time.monotonic()
             self.last_report = report
             return report
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
 
 from qa.store import Store
@@ -102,9 +101,7 @@ def candidates(
     k = min(k, n)
     pool: set[int] = set()
     if method != "bm25":
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.flatnonzero(allowed))) if allowed is not None else None
-        _, dense_ids = store.dense.search(query_vector.reshape(1, -1).astype(np.float32), k, params=params)
-        pool.update(int(i) for i in dense_ids[0] if i >= 0)
+        pool.update(int(i) for i in store.search(query_vector, k, allowed))
     bm25_all = np.zeros(n, dtype=np.float32)
     if store.bm25 is not None and query_terms:
         bm25_all = np.asarray(store.bm25.get_scores(query_terms), dtype=np.float32)

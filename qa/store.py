@@ -9,7 +9,8 @@ Layout of the index folder:
                          and a checksum per index file
         documents.jsonl  one line per document: source, title, date, text, sentence units
                          and passages (as ranges of units)
-        dense.faiss      one unit vector per passage (inner product = cosine)
+        dense.faiss      one unit vector per passage (inner product = cosine): exact search
+                         (IndexFlatIP) up to EXACT_SEARCH_MAX passages, an HNSW graph above
         bm25/            bm25s matrices over the same passages
 
 Every update writes a whole new generation into a temporary folder, renames it into place
@@ -47,6 +48,13 @@ DOCUMENTS = "documents.jsonl"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 BM25_K1, BM25_B = 0.9, 0.4
+# Dense index by size (bench/bench_faiss.py): exact search up to this many passages (one-query
+# p50 6-9 ms on one core at 100k; 10 ms is passed between 110k and 170k); an HNSW graph above.
+EXACT_SEARCH_MAX = 100_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 40
+# Candidates a graph search keeps: recall@10 0.96 at 1M synthetic vectors, p50 under 1 ms.
+HNSW_EF_SEARCH = 512
 
 Span = tuple[int, int]
 
@@ -134,6 +142,51 @@ class Store:
         first = int(self.doc_first_passage[doc])
         return self.dense.reconstruct_n(first, len(self.documents[doc].passages))
 
+    def search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Numbers of the (at most) k passages whose vectors best match the unit `vector`, best
+        first; only among `allowed` (a boolean mask over passages) if given.
+
+        A filter that leaves at most EXACT_SEARCH_MAX passages is searched exactly, over the
+        stored vectors: a graph search visits a few hundred nodes and would miss most of them.
+        """
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+        k = min(k, len(self))
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        index, params = self.dense, None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.flatnonzero(allowed).astype(np.int64))
+            if isinstance(index, faiss.IndexHNSW) and int(allowed.sum()) > EXACT_SEARCH_MAX:
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
+            else:
+                index, params = _exact(index), faiss.SearchParameters(sel=selector)
+        _, found = index.search(query, k, params=params)
+        return found[0][found[0] >= 0]
+
+
+def _exact(index: faiss.Index) -> faiss.Index:
+    """The flat (exact) index holding the vectors: the index itself, or an HNSW graph's storage."""
+    return faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+
+
+def build_dense(vectors: np.ndarray, dimension: int, exact_max: int) -> faiss.Index:
+    """The dense index of `vectors`: exact inner product up to exact_max of them, HNSW above."""
+    if len(vectors) <= exact_max:
+        index = faiss.IndexFlatIP(dimension)
+    else:
+        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _ready_to_search(index: faiss.Index) -> faiss.Index:
+    """Set what a search reads from the index but this qa decides (an HNSW graph's efSearch)."""
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
 
 def _idf(bm25: bm25s.BM25) -> np.ndarray:
     """Inverse document frequency per BM25 vocabulary id (Lucene's form, always > 0)."""
@@ -196,7 +249,7 @@ def load_store(index_dir: str | Path) -> Store:
     try:
         with (folder / DOCUMENTS).open(encoding="utf-8") as fh:
             documents = [StoredDocument.from_json(line) for line in fh if line.strip()]
-        dense = faiss.read_index(str(folder / DENSE))
+        dense = _ready_to_search(faiss.read_index(str(folder / DENSE)))
         bm25 = bm25s.BM25.load(str(folder / BM25_DIR), load_vocab=True, show_progress=False) if manifest.passages else None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexStoreError(f"index in {folder} cannot be read ({exc}); run `qa index` to rebuild") from exc
@@ -229,10 +282,7 @@ def write_store(
         with (tmp / DOCUMENTS).open("w", encoding="utf-8") as fh:
             for doc in documents:
                 fh.write(doc.to_json() + "\n")
-        dense = faiss.IndexFlatIP(manifest.dimension)
-        if len(vectors):
-            dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(dense, str(tmp / DENSE))
+        faiss.write_index(build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX), str(tmp / DENSE))
         if passage_terms:
             build_bm25(passage_terms).save(str(tmp / BM25_DIR), show_progress=False)
         files = {p.relative_to(tmp).as_posix(): _sha256(p) for p in _files(tmp)}
