@@ -61,7 +61,6 @@ SEED_QUESTIONS = [
 # Functions whose cumulative time makes up a build, as (label, file suffix, function name).
 STAGES = [
     ("scan sources", "qa/indexing.py", "scan_sources"),
-    ("hash files", "qa/indexing.py", "file_hash"),
     ("load + clean documents", "qa/documents.py", "load_document"),
     ("chunk (sentences + token counts)", "qa/chunking.py", "chunk"),
     ("  of which token counting", "qa/embedding.py", "count_tokens"),

@@ -459,18 +459,23 @@ def _read_bytes(source: str, path: Path, max_bytes: int | None) -> bytes:
         raise DocumentError(f"{source}: cannot read the file ({error.strerror or error}); skipped") from error
 
 
-def load_document(path: Path, root: Path, *, max_bytes: int | None = None) -> Document:
+def load_document(path: Path, root: Path, *, max_bytes: int | None = None, data: bytes | None = None) -> Document:
     """Load `path` (inside the sources folder `root`) as a Document.
 
-    Raises DocumentError for an unsupported suffix, an unreadable, binary, empty or
-    (with `max_bytes`) too large file."""
+    `data`, if given, is the file's content already read (the indexer hashes and parses the
+    very same bytes, so a file rewritten meanwhile can never be stored under another
+    content's hash). Raises DocumentError for an unsupported suffix, an unreadable, binary,
+    empty or (with `max_bytes`) too large file."""
     source = _source_name(path, root)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         shown = f"'{path.suffix}'" if path.suffix else "(no extension)"
         readable = ", ".join(SUPPORTED_SUFFIXES)
         raise DocumentError(f"{source}: unsupported file type {shown} (qa reads {readable})")
-    data = _read_bytes(source, path, max_bytes)
+    if data is None:
+        data = _read_bytes(source, path, max_bytes)
+    elif max_bytes is not None and len(data) > max_bytes:
+        raise DocumentError(f"{source}: larger than {max_bytes} bytes; skipped")
     notes: tuple[str, ...] = ()
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not data.startswith(codecs.BOM_UTF32_LE):
         data, notes = _utf16_as_utf8(source, data)

@@ -14,8 +14,10 @@ Example:
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,24 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 Progress = Callable[[int, int], None]
+
+
+def _load(model: str, device: str) -> Any:
+    """The SentenceTransformer for `model`, checked to state its embedding dimension."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the weight-loading bar is noise to a user
+    try:
+        loaded = SentenceTransformer(resolve_model(model), device=device)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load embedding model {model!r}: give a local sentence-transformers folder "
+            f"or a model already in the local cache ({exc})"
+        ) from exc
+    if not loaded.get_embedding_dimension():
+        raise ModelError(f"model {model!r} does not say its embedding dimension")
+    return loaded
 
 
 def resolve_model(model: str) -> str:
@@ -43,33 +63,48 @@ def resolve_model(model: str) -> str:
 
 
 class Embedder:
-    """A loaded sentence-transformers model: encodes text and counts its word pieces."""
+    """A sentence-transformers model that encodes text and counts its word pieces.
+
+    The model (and torch with it) is loaded on first use, so work that needs no embedding,
+    such as checking an up-to-date index, starts in a fraction of a second. `load()` loads
+    it now (the app does, so the first question does not wait).
+    """
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # the weight-loading bar is noise to a user
         self.name = model
-        try:
-            self._model = SentenceTransformer(resolve_model(model), device=device)
-        except (OSError, ValueError) as exc:
-            raise ModelError(
-                f"cannot load embedding model {model!r}: give a local sentence-transformers folder "
-                f"or a model already in the local cache ({exc})"
-            ) from exc
-        dimension = self._model.get_embedding_dimension()
-        if not dimension:
-            raise ModelError(f"model {model!r} does not say its embedding dimension")
-        self.dimension: int = int(dimension)
-        # Room for the [CLS] and [SEP] pieces the model adds around every input.
-        self.max_tokens: int = int(self._model.max_seq_length) - 2
+        self.device = device
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> Embedder:
+        """Load the model if it is not loaded yet; ModelError if it cannot be."""
+        with self._lock:
+            if self._model is None:
+                self._model = _load(self.name, self.device)
+        return self
+
+    @property
+    def model(self) -> Any:
+        return self._model if self._model is not None else self.load()._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces a text may have: the model's window less its [CLS] and [SEP] pieces."""
+        return int(self.model.max_seq_length) - 2
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces in each text, without the special tokens the model adds."""
         if not texts:
             return []
-        encoded = self._model.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def encode(
@@ -82,7 +117,7 @@ class Embedder:
         step = batch_size * 16
         for begin in range(0, total, step):
             batch = list(texts[begin : begin + step])
-            out[begin : begin + len(batch)] = self._model.encode(
+            out[begin : begin + len(batch)] = self.model.encode(
                 batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
             if progress:

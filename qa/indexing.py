@@ -31,13 +31,13 @@ from qa.chunking import chunk
 from qa.config import SUPPORTED_SUFFIXES, Settings
 from qa.documents import Document, load_document
 from qa.embedding import Embedder
-from qa.errors import DocumentError, IndexStoreError, SourcesError
+from qa.errors import DocumentError, IndexStoreError, ModelError, SourcesError
 from qa.lexical import terms
 from qa.store import Manifest, Store, StoredDocument, load_store, read_manifest, write_store
 
 log = logging.getLogger("qa")
 
-# progress(stage, done, total): stage is "reading" or "embedding".
+# progress(stage, done, total): stage is "indexing"; done and total count source files.
 Progress = Callable[[str, int, int], None]
 
 
@@ -133,11 +133,6 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def file_hash(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def embedding_text(title: str, passage: str) -> str:
     """What the model sees for a passage: its document's title, then the passage."""
     return f"{title}\n{passage}" if title else passage
@@ -153,6 +148,10 @@ def _fit_title(title: str, embedder: Embedder, max_tokens: int) -> str:
 
 def prepare(doc: Document, file_digest: str, embedder: Embedder, settings: Settings) -> tuple[StoredDocument, list[str]]:
     """Chunk a loaded document; returns it as stored, and the texts to embed per passage."""
+    if settings.max_passage_tokens + settings.max_title_tokens + 1 > embedder.max_tokens:
+        raise ModelError(
+            f"max_passage_tokens + max_title_tokens must stay under the model's {embedder.max_tokens} word pieces"
+        )
     units, passages = chunk(doc.text, doc.content, embedder.count_tokens,
                             settings.max_passage_tokens, settings.overlap_sentences)
     stored = StoredDocument(
@@ -189,7 +188,9 @@ def _previous(index_dir: Path, embedder: Embedder, settings: Settings, loaded: S
         manifest = read_manifest(index_dir)
         if manifest is None:
             return None, None
-        if manifest.model != embedder.name or manifest.dimension != embedder.dimension:
+        # The dimension is only compared once the model is loaded anyway: loading it just to
+        # confirm an up-to-date index would cost seconds.
+        if manifest.model != embedder.name or (embedder.loaded and manifest.dimension != embedder.dimension):
             return None, f"the index was built with model {manifest.model!r} ({manifest.dimension}-d), now {embedder.name!r} ({embedder.dimension}-d)"
         if manifest.chunking != settings.chunking():
             return None, f"chunking settings changed from {manifest.chunking} to {settings.chunking()}"
@@ -222,10 +223,6 @@ def sync(
     """Like update_index, and also returns the up-to-date store (reusing `loaded` if current)."""
     settings = settings or Settings()
     root, index_dir = Path(sources), Path(index)
-    if settings.max_passage_tokens + settings.max_title_tokens + 1 > embedder.max_tokens:
-        raise SourcesError(
-            f"max_passage_tokens + max_title_tokens must stay under the model's {embedder.max_tokens} word pieces"
-        )
     scan = scan_sources(root, settings)
     with _writer_lock(index_dir) as writable:
         previous, rebuilt = _previous(index_dir, embedder, settings, loaded)
@@ -237,22 +234,54 @@ def sync(
         return report, load_store(index_dir)
 
 
+class _Embedding:
+    """Embeds passages in batches while documents are still being read (streaming), so a big
+    update never holds every passage text waiting for the model; keeps vectors per document."""
+
+    def __init__(self, embedder: Embedder, settings: Settings, enabled: bool) -> None:
+        self.embedder, self.settings, self.enabled = embedder, settings, enabled
+        self.pending: list[tuple[str, list[str]]] = []
+        self.vectors: dict[str, np.ndarray] = {}
+        self.embedded = 0
+
+    def add(self, rel: str, texts: list[str]) -> None:
+        if not self.enabled:
+            return
+        self.pending.append((rel, texts))
+        if sum(len(t) for _, t in self.pending) >= self.settings.stream_passages:
+            self.flush()
+
+    def flush(self) -> None:
+        texts = [t for _, batch in self.pending for t in batch]
+        if texts:
+            vectors = self.embedder.encode(texts, self.settings.batch_size)
+            cursor = 0
+            for rel, batch in self.pending:
+                self.vectors[rel] = vectors[cursor : cursor + len(batch)]
+                cursor += len(batch)
+            self.embedded += len(texts)
+        self.pending = []
+
+
 def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, rebuilt: str | None,
             writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None) -> IndexReport:
     old = {d.source: d for d in previous.documents} if previous else {}
     skipped, warnings = list(scan.skipped), []
     kept: dict[str, StoredDocument] = {}
-    fresh: dict[str, tuple[StoredDocument, list[str]]] = {}
+    fresh: dict[str, StoredDocument] = {}
     seen_hashes: dict[str, str] = {}
-    bar = _bar(progress, "reading", len(scan.files))
+    can_write = writable and os.access(index_dir, os.W_OK)
+    embedding = _Embedding(embedder, settings, enabled=can_write)
+    bar = _bar(progress, "indexing", len(scan.files))
     # Files already indexed go first, so a new copy of one is the duplicate, not the original.
     for rel, path in sorted(scan.files.items(), key=lambda item: item[0] not in old):
         bar(1)
         try:
-            digest = file_hash(path)
+            data = path.read_bytes()
         except OSError as exc:
             skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
             continue
+        digest = hashlib.sha256(data).hexdigest()
         if digest in seen_hashes:
             skipped.append(f"{rel}: same content as {seen_hashes[digest]}; skipped")
             continue
@@ -261,80 +290,63 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
             seen_hashes[digest] = rel
             continue
         try:
-            doc = load_document(path, root, max_bytes=settings.max_file_bytes)
-            if file_hash(path) != digest:
-                raise DocumentError(f"{rel}: changed while it was being read; it will be indexed next time")
+            doc = load_document(path, root, max_bytes=settings.max_file_bytes, data=data)
         except DocumentError as exc:
             skipped.append(str(exc))
             continue
         seen_hashes[digest] = rel
         warnings.extend(doc.warnings)
-        fresh[rel] = prepare(doc, digest, embedder, settings)
+        fresh[rel], texts = prepare(doc, digest, embedder, settings)
+        embedding.add(rel, texts)
+    embedding.flush()
     bar(None)
-    removed = tuple(sorted(set(old) - set(kept) - set(fresh)))
-    added = tuple(sorted(r for r in fresh if r not in old))
-    changed = tuple(sorted(r for r in fresh if r in old))
     for message in skipped:
         log.warning("skipped %s", message)
     order = sorted({**kept, **fresh})
-    documents = [kept[r] if r in kept else fresh[r][0] for r in order]
-    total = sum(len(d.passages) for d in documents)
-    report = IndexReport(added=added, changed=changed, removed=removed, unchanged=len(kept),
-                         skipped=tuple(skipped), warnings=tuple(warnings), passages=total,
-                         documents=len(documents), rebuilt=rebuilt)
+    documents = [kept[r] if r in kept else fresh[r] for r in order]
+    report = IndexReport(
+        added=tuple(sorted(r for r in fresh if r not in old)), changed=tuple(sorted(r for r in fresh if r in old)),
+        removed=tuple(sorted(set(old) - set(kept) - set(fresh))), unchanged=len(kept), skipped=tuple(skipped),
+        warnings=tuple(warnings), passages=sum(len(d.passages) for d in documents), documents=len(documents),
+        rebuilt=rebuilt, embedded=embedding.embedded)
     if not report.changed_anything and previous is not None:
         return report
-    if not writable or not os.access(index_dir, os.W_OK):
+    if not can_write:
         stale = f"the index folder {index_dir} is not writable; answers come from the index as it was"
         log.warning(stale)
         return replace(report, stale=stale)
-    texts = [t for r in order if r in fresh for t in fresh[r][1]]
-    embed_bar = _bar(progress, "embedding", len(texts))
-    new_vectors = embedder.encode(texts, settings.batch_size, progress=lambda done, n: embed_bar(done, absolute=True))
-    embed_bar(None)
-    vectors = _assemble_vectors(order, kept, fresh, previous, new_vectors, embedder.dimension)
+    vectors = _assemble_vectors(order, kept, previous, embedding.vectors, embedder.dimension)
     passage_terms = [terms(d.text[s:e]) for d in documents for s, e in map(d.passage_span, range(len(d.passages)))]
     manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
-                        sources={d.source: d.hash for d in documents}, passages=total)
+                        sources={d.source: d.hash for d in documents}, passages=report.passages)
     write_store(index_dir, manifest, documents, vectors, passage_terms)
-    return replace(report, embedded=len(texts))
+    return report
 
 
-def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], fresh: dict[str, tuple[StoredDocument, list[str]]],
-                      previous: Store | None, new_vectors: np.ndarray, dimension: int) -> np.ndarray:
+def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], previous: Store | None,
+                      fresh: dict[str, np.ndarray], dimension: int) -> np.ndarray:
     """Vectors in document order: carried over for kept documents, new ones for the rest."""
-    blocks, cursor = [], 0
+    blocks = []
     for rel in order:
         if rel in kept:
             assert previous is not None
             blocks.append(previous.document_vectors(previous.by_source[rel]))
         else:
-            n = len(fresh[rel][0].passages)
-            blocks.append(new_vectors[cursor : cursor + n])
-            cursor += n
+            blocks.append(fresh[rel])
     return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, dimension), np.float32)
 
 
-def _bar(progress: Progress | None, stage: str, total: int) -> Callable[..., None]:
-    """A step function that feeds `progress` or, without one, a tqdm bar shown after 1 s."""
+def _bar(progress: Progress | None, stage: str, total: int) -> Callable[[int | None], None]:
+    """A step function (files done; None at the end) that feeds `progress` or, without one,
+    a tqdm bar with an ETA, shown only when the work takes more than a second."""
     if progress is not None:
-        state = {"done": 0}
+        done = [0]
 
-        def step(n: int | None, absolute: bool = False) -> None:
-            if n is None:
-                return
-            state["done"] = n if absolute else state["done"] + n
-            progress(stage, state["done"], total)
+        def step(n: int | None) -> None:
+            if n is not None:
+                done[0] += n
+                progress(stage, done[0], total)
 
         return step
-    bar = tqdm(total=total, desc=stage, unit=" passages" if stage == "embedding" else " files", delay=1.0, leave=False)
-
-    def tick(n: int | None, absolute: bool = False) -> None:
-        if n is None:
-            bar.close()
-        elif absolute:
-            bar.update(n - bar.n)
-        else:
-            bar.update(n)
-
-    return tick
+    bar = tqdm(total=total, desc=stage, unit=" files", delay=1.0, leave=False)
+    return lambda n: bar.close() if n is None else bar.update(n)
