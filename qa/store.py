@@ -160,7 +160,14 @@ class Store:
                 params = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
             else:
                 index, params = _exact(index), faiss.SearchParameters(sel=selector)
-        _, found = index.search(query, k, params=params)
+        # One query is answered faster on one thread (bench_faiss: 9 vs 15 ms at 100k exact),
+        # and concurrent questions each keep a core; builds keep their threads.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            _, found = index.search(query, k, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return found[0][found[0] >= 0]
 
 
