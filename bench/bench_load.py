@@ -46,7 +46,6 @@ import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -60,6 +59,9 @@ from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_startup import free_port, revision  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SOURCES = ROOT / "sources"
@@ -102,25 +104,8 @@ def conditions() -> str:
             f"{platform.processor() or platform.machine()}; {revision()}")
 
 
-def revision() -> str:
-    """The commit the app code is at (read-only git), '+changes' if qa/ or app.py differ from it."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "qa", "app.py"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-        return f"commit {head}{' +uncommitted changes in qa/app.py' if dirty else ''}"
-    except (OSError, subprocess.SubprocessError):
-        return "commit unknown"
-
-
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
