@@ -1,8 +1,10 @@
 """Fit the Scorer (qa.retrieval) on xquad-en: ranking weights and the abstention threshold.
 
-Data, all from xquad-en (squad2-dev is never read here, so its figures stay honest):
+Data, all from xquad-en (of squad2-dev only its article titles are read, to split xquad):
 - xquad's 48 articles are split by title: the 16 that squad2-dev shares, and the other 32,
-  alternately into a calibration half (OOC-cal) and a held-out half (OOC-test);
+  alternately into OOC-cal (left out of the corpus: their questions are the negatives) and
+  OOC-test (kept in the corpus: their questions are fitted as positives, never used as
+  out-of-collection negatives);
 - the calibration corpus is every xquad paragraph except OOC-cal's;
 - positives: candidates from relevant paragraphs for the questions of corpus articles;
   negatives: every other candidate, including all candidates of OOC-cal's questions,
@@ -84,7 +86,7 @@ def main(data_dir: str = "../shared/data") -> None:
     xquad = load_dataset(Path(data_dir) / "xquad-en")
     squad_titles = {line.split('"title": "')[1].split('"')[0]
                     for line in (Path(data_dir) / "squad2-dev" / "corpus.jsonl").read_text().splitlines() if line}
-    ooc_cal, ooc_test = split_titles(xquad, squad_titles)
+    ooc_cal, _ = split_titles(xquad, squad_titles)
     corpus = Dataset("xquad-cal", {c: v for c, v in xquad.corpus.items() if v[0] not in ooc_cal}, ())
     inside = [q for q in xquad.questions if not xquad.question_titles(q) & ooc_cal]
     outside = [q for q in xquad.questions if xquad.question_titles(q) & ooc_cal]
@@ -97,8 +99,7 @@ def main(data_dir: str = "../shared/data") -> None:
     tops_in, tops_out = tops[:n_in], tops[n_in:]
     threshold = float(np.quantile(tops_out, 1 - OOC_TARGET))
     print(f"calibration: {len(corpus.corpus)} paragraphs, {n_in} answerable questions, "
-          f"{len(outside)} out-of-collection questions ({len(ooc_cal)} articles held out; "
-          f"{len(ooc_test)} other articles kept unseen as OOC negatives for testing)")
+          f"{len(outside)} out-of-collection questions ({len(ooc_cal)} articles left out of the corpus)")
     print(f"features: {FEATURES}")
     # Shift the bias so that the threshold lands at 0.5: a score reads "answers" from 0.5 up.
     shifted = bias - float(np.log(threshold / (1 - threshold)))
@@ -106,7 +107,6 @@ def main(data_dir: str = "../shared/data") -> None:
           f"  # fitted threshold {threshold:.3f} moved to 0.5")
     print(f"on calibration data: answerable refused {np.mean(tops_in < threshold):.3f}, "
           f"OOC answered {np.mean(tops_out >= threshold):.3f}")
-    print(f"held-out OOC-test titles: {sorted(ooc_test)}")
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-# Bumped whenever document cleaning or chunking changes what passages come out, so that
+# Bumped whenever cleaning, chunking or what is indexed per passage changes, so that
 # indexes built by an older qa are rebuilt rather than silently mixed.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 # Retrieval methods: keyword only, vectors only, or both fused (the default).
 METHODS = ("bm25", "dense", "hybrid")
 

@@ -316,7 +316,9 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
         log.warning(stale)
         return replace(report, stale=stale)
     vectors = _assemble_vectors(order, kept, previous, embedding.vectors, embedder.dimension)
-    passage_terms = [terms(d.text[s:e]) for d in documents for s, e in map(d.passage_span, range(len(d.passages)))]
+    # BM25 sees each passage with its document's title, as the embedder does.
+    passage_terms = [terms(embedding_text(d.title, d.text[s:e])) for d in documents
+                     for s, e in map(d.passage_span, range(len(d.passages)))]
     manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
                         sources={d.source: d.hash for d in documents}, passages=report.passages)
     write_store(index_dir, manifest, documents, vectors, passage_terms)
