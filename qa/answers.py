@@ -7,7 +7,7 @@ Example:
     >>> from qa import ask
     >>> answer = ask("how many troops stay in Kurdistan?")   # doctest: +SKIP
     >>> answer.answered, answer.passages[0].source           # doctest: +SKIP
-    (True, 'us-to-withdraw-most-troops-from-iraq.txt')
+    (True, 'us-military-presence-in-iraq-post-withdrawal.txt')
 """
 
 from __future__ import annotations

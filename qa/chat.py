@@ -475,12 +475,16 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
                 problems.append(str(exc))
         if saved:
             progress(0.0, desc="Indexing")
-            qa.update(progress=lambda stage, done, total: progress((done, max(total, 1)), desc=f"{stage.capitalize()} the new articles"))
+            try:
+                qa.update(progress=lambda stage, done, total: progress((done, max(total, 1)), desc=f"{stage.capitalize()} the new articles"))
+            except QAError as exc:
+                problems.append(f"saved, but not indexed yet: {exc}")
         status = _upload_status(saved, problems, info(), qa.sources)
         return (status, *panel_updates(), None)
 
     docs = qa.documents()
-    with gr.Blocks(title="Ask the articles") as app:
+    # Uploaded files are copied into the sources folder; Gradio's own copies are dropped hourly.
+    with gr.Blocks(title="Ask the articles", delete_cache=(3600, 3600)) as app:
         asked = gr.State([])
         pending = gr.State("")
         gr.Markdown("## Ask the articles\nAsk a question in plain words: the answer is the passages that say it, "

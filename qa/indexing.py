@@ -1,16 +1,16 @@
 """Keep the index in step with the sources folder, re-embedding only what changed.
 
-`update_index` scans the sources, compares each file's content hash with the manifest,
-loads, cleans and chunks the new and changed files, embeds only their passages, carries
-the vectors of unchanged files over, and writes a new generation of the index (see
-qa.store). A different model or different chunking settings, or a damaged index, means a
+`update_index` scans the sources, compares each file's content hash with the one stored
+for it in the index, loads, cleans and chunks the new and changed files, embeds only their
+passages (in batches, while later files are still being read), carries the vectors of
+unchanged files over, and writes a new generation of the index (see qa.store). A different model or different chunking settings, or a damaged index, means a
 full rebuild, with a message saying why.
 
 Example:
     >>> from qa.indexing import update_index
     >>> report = update_index("sources", "index", embedder)   # doctest: +SKIP
     >>> print(report)                                          # doctest: +SKIP
-    indexed 2 files (2 added): 12 passages, 12 embedded
+    2 documents, 8 passages (2 added, 0 changed, 0 removed, 0 unchanged); 8 passages embedded
 """
 
 from __future__ import annotations
@@ -229,6 +229,9 @@ def sync(
         if rebuilt:
             log.warning("rebuilding the index: %s", rebuilt)
         report = _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress)
+        if report.stale and previous is None:
+            raise IndexStoreError(f"{report.stale.split(';')[0]}, and the index there cannot be used "
+                                  f"({rebuilt or 'there is none yet'}); make the folder writable or pick another with --index")
         if previous is not None and not (report.changed_anything and report.stale is None):
             return report, previous
         return report, load_store(index_dir)

@@ -10,12 +10,14 @@ Example:
     >>> from qa import QA
     >>> qa = QA(sources="sources", index="index")                 # doctest: +SKIP
     >>> answer = qa.ask("how many troops stay in Kurdistan?", k=3)  # doctest: +SKIP
-    >>> print(answer.passages[0].highlight)                        # doctest: +SKIP
-    However, the plan will maintain a small residual force, specifically positioned in the northern Kurdistan region.
+    >>> answer.passages[0].source, answer.passages[0].also_in       # doctest: +SKIP
+    ('us-military-presence-in-iraq-post-withdrawal.txt', ('us-to-withdraw-most-troops-from-iraq.txt',))
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 import threading
 import time
@@ -27,14 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from qa.answers import Answer, Passage
-from qa.config import Settings
+from qa.config import SUPPORTED_SUFFIXES, Settings
 from qa.embedding import Embedder
-from qa.errors import QuestionError, SourcesError
+from qa.errors import QAError, QuestionError, SourcesError
 from qa.highlighting import best_sentences
 from qa.indexing import IndexReport, Progress, sync
 from qa.lexical import terms
 from qa.retrieval import Hit, Scorer, search
 from qa.store import Store, StoredDocument
+
+log = logging.getLogger("qa")
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,9 @@ class _Selected:
 
     hit: Hit
     doc: int
+    passage: int  # number of the passage within its document
     start: int
     end: int
-    vector: np.ndarray
     also_in: list[str]
 
 
@@ -74,29 +78,40 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
+def _iso_date(value: str | None, label: str) -> str | None:
+    """`value` as an ISO date (YYYY-MM-DD), or QuestionError saying what is expected."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError as exc:
+        raise QuestionError(f"{label} must be a date written YYYY-MM-DD, not {value!r}") from exc
+
+
 class QA:
     """Question answering over one sources folder, with its index on disk.
 
     Args:
-        sources: folder of .txt, .md and .html articles.
-        index: folder where the index is kept (created if needed).
+        sources: folder of .txt, .md and .html articles (default: `settings.sources`).
+        index: folder where the index is kept, created if needed (default: `settings.index`).
         settings: model, chunking and ranking settings (defaults: `Settings()`).
-        embedder: an already loaded `Embedder` to share between instances.
+        embedder: an `Embedder` to share between instances (it loads its model once).
+        scorer: the ranking and abstention model (defaults: the calibrated `Scorer()`).
         progress: `progress(stage, done, total)` for the first build; a console bar if None.
     """
 
     def __init__(
         self,
-        sources: str | Path = "sources",
-        index: str | Path = "index",
+        sources: str | Path | None = None,
+        index: str | Path | None = None,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         scorer: Scorer | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.sources = Path(sources)
-        self.index = Path(index)
+        self.sources = Path(sources if sources is not None else self.settings.sources)
+        self.index = Path(index if index is not None else self.settings.index)
         self.embedder = embedder or Embedder(self.settings.model)
         self.scorer = scorer or Scorer()
         self._lock = threading.RLock()
@@ -123,6 +138,8 @@ class QA:
         for dirpath, dirnames, filenames in os.walk(self.sources):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
+                if name.startswith(".") or os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES:
+                    continue  # what the indexer ignores (editor swap files, uploads in progress)
                 try:
                     st = os.stat(os.path.join(dirpath, name))
                 except OSError:
@@ -140,7 +157,12 @@ class QA:
             try:
                 signature = self._source_signature()
                 if signature != self._signature:
-                    self.update()
+                    try:
+                        self.update()
+                    except (QAError, OSError) as exc:
+                        # Keep answering from the index we have; say why it is not current.
+                        log.warning("index not updated: %s", exc)
+                        self._signature = signature
                 self._checked = time.monotonic()
             finally:
                 self._lock.release()
@@ -175,6 +197,7 @@ class QA:
         folder); `since`/`until` (ISO dates, inclusive) to documents dated in that range.
         """
         text = clean_question(question, self.settings.max_question_chars)
+        since, until = _iso_date(since, "since"), _iso_date(until, "until")
         store = self._current_store()
         if not store.documents:
             raise SourcesError(f"no documents to search in {self.sources}: add .txt, .md or .html files")
@@ -182,7 +205,7 @@ class QA:
         vector = self.embedder.encode([text])[0]
         allowed = self._allowed(store, sources, since, until)
         hits = search(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, self.settings.method)
-        selected = self._select(store, hits, max(1, k))
+        selected = self._select(store, hits, max(1, int(k)))
         # Whatever the ranking method, the calibrated model decides whether anything answers.
         answered = bool(hits) and float(self.scorer(np.array([hits[0].features]))[0]) >= self.scorer.threshold
         weights = self._term_weights(store, query_terms)
@@ -204,19 +227,19 @@ class QA:
     def _select(self, store: Store, hits: list[Hit], k: int) -> list[_Selected]:
         """Best hits, skipping passages that overlap a better one of the same document, noting agreement."""
         chosen: list[_Selected] = []
-        vectors = store.vectors(np.array([h.passage for h in hits], dtype=np.int64)) if hits else []
-        for hit, vector in zip(hits, vectors):
-            doc, i = store.locate(hit.passage)
-            d = store.by_source[doc.source]
-            start, end = doc.passage_span(i)
+        for hit in hits:
             if len(chosen) == k:
                 break
+            doc, i = store.locate(hit.passage)
+            d = int(store.passage_doc[hit.passage])
+            start, end = doc.passage_span(i)
             if any(c.doc == d and start < c.end and c.start < end for c in chosen):
                 continue  # overlaps a better passage of the same document: grouped under it
-            chosen.append(_Selected(hit, d, start, end, vector, []))
-        for a in chosen:
-            for b in chosen:
-                if a.doc != b.doc and float(a.vector @ b.vector) >= self.settings.agreement_cosine:
+            chosen.append(_Selected(hit, d, i, start, end, []))
+        vectors = store.vectors(np.array([c.hit.passage for c in chosen], dtype=np.int64)) if chosen else None
+        for a, va in zip(chosen, vectors if vectors is not None else []):
+            for b, vb in zip(chosen, vectors):
+                if a.doc != b.doc and float(va @ vb) >= self.settings.agreement_cosine:
                     a.also_in.append(store.documents[b.doc].source)
         return chosen
 
@@ -228,7 +251,8 @@ class QA:
 
     def _passage(self, store: Store, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
         doc: StoredDocument = store.documents[s.doc]
-        units = [u for u in doc.units if s.start <= u[0] and u[1] <= s.end]
+        first_unit, last_unit = doc.passages[s.passage]
+        units = doc.units[first_unit:last_unit]
         first, last = best_sentences([doc.text[a:b] for a, b in units], question, weights)
         best = (units[first][0], units[last - 1][1]) if units else (s.start, s.end)
         return Passage(

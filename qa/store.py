@@ -22,7 +22,7 @@ Example:
     >>> from qa.store import load_store
     >>> store = load_store("index")          # doctest: +SKIP
     >>> store.manifest.model, len(store)     # doctest: +SKIP
-    ('all-MiniLM-L6-v2', 12)
+    ('all-MiniLM-L6-v2', 8)
 """
 
 from __future__ import annotations
@@ -280,35 +280,48 @@ def write_store(
 ) -> Path:
     """Write a new generation and switch CURRENT to it atomically; returns its folder."""
     index_dir = Path(index_dir)
+    tmp: Path | None = None
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         previous = current_generation_safe(index_dir)
         number = int(previous.name.split("-")[1]) + 1 if previous else 1
         name = f"gen-{number:06d}"
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=index_dir))
-        with (tmp / DOCUMENTS).open("w", encoding="utf-8") as fh:
-            for doc in documents:
-                fh.write(doc.to_json() + "\n")
-        faiss.write_index(build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX), str(tmp / DENSE))
-        if passage_terms:
-            build_bm25(passage_terms).save(str(tmp / BM25_DIR), show_progress=False)
-        files = {p.relative_to(tmp).as_posix(): _sha256(p) for p in _files(tmp)}
-        final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": len(vectors)})
-        (tmp / MANIFEST).write_text(json.dumps(asdict(final_manifest), indent=1), encoding="utf-8")
-        _fsync_tree(tmp)
+        _write_generation(tmp, manifest, documents, vectors, passage_terms)
         target = index_dir / name
         if target.exists():
             shutil.rmtree(target)
         os.rename(tmp, target)
+        tmp = None
         pointer_tmp = index_dir / f".{CURRENT}.tmp"
         pointer_tmp.write_text(name + "\n", encoding="utf-8")
         _fsync_file(pointer_tmp)
         os.replace(pointer_tmp, index_dir / CURRENT)
-    except OSError as exc:
-        raise IndexStoreError(f"cannot write the index in {index_dir} ({exc.strerror or exc}); "
+        _fsync_file(index_dir)  # the renames themselves survive a power cut
+    except (OSError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise IndexStoreError(f"cannot write the index in {index_dir} ({reason}); "
                               f"check that the folder is writable and the disk has room") from exc
+    finally:
+        if tmp is not None:  # an interrupted write leaves nothing behind
+            shutil.rmtree(tmp, ignore_errors=True)
     _remove_old(index_dir, keep=name)
     return target
+
+
+def _write_generation(folder: Path, manifest: Manifest, documents: list[StoredDocument], vectors: np.ndarray,
+                      passage_terms: list[list[str]]) -> None:
+    """All files of one generation, checksummed in its manifest and flushed to disk."""
+    with (folder / DOCUMENTS).open("w", encoding="utf-8") as fh:
+        for doc in documents:
+            fh.write(doc.to_json() + "\n")
+    faiss.write_index(build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX), str(folder / DENSE))
+    if passage_terms:
+        build_bm25(passage_terms).save(str(folder / BM25_DIR), show_progress=False)
+    files = {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)}
+    final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": len(vectors)})
+    (folder / MANIFEST).write_text(json.dumps(asdict(final_manifest), indent=1), encoding="utf-8")
+    _fsync_tree(folder)
 
 
 def current_generation_safe(index_dir: Path) -> Path | None:

@@ -135,13 +135,20 @@ def save_upload(sources_dir: str | Path, filename: str, data: bytes, *, max_byte
     if duplicate is not None:
         raise DocumentError(f"{name}: same content as {duplicate.relative_to(folder).as_posix()}, "
                             "already in the collection; nothing was added")
-    for candidate in _free_names(name):
-        target = folder / candidate
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never overwrites
-        except FileExistsError:
-            continue
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return target
-    raise AssertionError("unreachable: _free_names never ends")
+    # Write under a hidden name (the indexer skips dot-files), then link it into place: a
+    # question's rescan never sees a half-written file, and a failed write leaves nothing.
+    part = Path(tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=folder)[1])
+    try:
+        part.write_bytes(data)
+        for candidate in _free_names(name):
+            target = folder / candidate
+            try:
+                os.link(part, target)  # fails if the name is taken: never overwrites
+            except FileExistsError:
+                continue
+            return target
+        raise AssertionError("unreachable: _free_names never ends")
+    except OSError as exc:
+        raise DocumentError(f"{name}: could not be saved ({exc.strerror or exc}); nothing was added") from exc
+    finally:
+        part.unlink(missing_ok=True)
