@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -40,6 +41,10 @@ import faiss
 import numpy as np
 
 from qa.errors import IndexStoreError
+
+# bm25s sets its logger to DEBUG when imported, which prints its internals through any
+# logging handler an application has (the CLI's, the app's); its warnings still show.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
