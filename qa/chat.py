@@ -56,6 +56,9 @@ SHOW_REPLY_JS = """() => setTimeout(() => {
 }, 60)"""
 # Documents longer than this are shown as a window around the passage in the full view.
 DOCUMENT_VIEW_CHARS = 40_000
+# Around a cited passage, its article is shown this far either side: every reply carries it,
+# and the whole chat history travels with each question, so replies must stay light.
+CITED_CONTEXT_CHARS = 6_000
 
 CSS = """
 .qa-answer { line-height: 1.55; }
@@ -218,7 +221,7 @@ def document_view(text: str, start: int | None = None, end: int | None = None,
         lo, hi = 0, min(len(text), DOCUMENT_VIEW_CHARS)
         cut = f"<br>… ({len(text) - hi:,} more characters)" if hi < len(text) else ""
         return _text(text[lo:hi]) + cut
-    lo, hi = _window(text, start, end, DOCUMENT_VIEW_CHARS // 2)
+    lo, hi = _window(text, start, end, CITED_CONTEXT_CHARS)
     head = f"… ({lo:,} characters before) … " if lo else ""
     tail = f" … ({len(text) - hi:,} characters after) …" if hi < len(text) else ""
     passage = _marked(text[start:end], start, hl_start if hl_start is not None else start, hl_end if hl_end is not None else start)
