@@ -77,6 +77,17 @@ def revision() -> str:
         return "commit unknown"
 
 
+def steps(runs: list[dict], med) -> list[tuple[str, float, float]]:
+    """(step, its own median duration, median time since launch) for each start-up mark."""
+    rows, previous = [], 0.0
+    for key in runs[0]["marks"]:
+        if key != "rss_mib":
+            at = med(runs, key)
+            rows.append((key, at - previous, at))
+            previous = at
+    return rows
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
@@ -406,13 +417,9 @@ def main() -> int:
         print("\n  Sequential (as app.py), median seconds: each step's own duration, and time since launch")
         print("  | step | duration | since launch |")
         print("  |---|---|---|")
-        previous = 0.0
-        for key in seq[0]["marks"]:
-            if key == "rss_mib":
-                continue
-            at = med(seq, key)
-            print(f"  | {key} | {at - previous:.2f} | {at:.2f} |")
-            previous = at
+        step_rows = steps(seq, med)
+        for key, duration, at in step_rows:
+            print(f"  | {key} | {duration:.2f} | {at:.2f} |")
         print("  measured inside the steps (median s): " + ", ".join(f"{k} {med(seq, k, 'durations'):.3f}" for k in seq[0]["durations"]))
         s_http, o_http = med(seq, "HTTP 200"), med(ovl, "HTTP 200")
         s_ans, o_ans = med(seq, "first /ask_json answer"), med(ovl, "first /ask_json answer")
@@ -481,13 +488,8 @@ def main() -> int:
         print()
         print("| start-up step (seed corpus, sequential as app.py) | median seconds |")
         print("|---|---|")
-        previous = 0.0
-        for key in seq[0]["marks"]:
-            if key == "rss_mib":
-                continue
-            at = med(seq, key)
-            print(f"| {key} | {at - previous:.2f} |")
-            previous = at
+        for key, duration, _ in step_rows:
+            print(f"| {key} | {duration:.2f} |")
         if big_runs:
             marks = big_info["driver"]["marks"]
             print()

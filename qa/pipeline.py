@@ -208,7 +208,7 @@ class QA:
         selected = self._select(store, hits, max(1, int(k)))
         # Whatever the ranking method, the calibrated model decides whether anything answers.
         answered = bool(hits) and float(self.scorer(np.array([hits[0].features]))[0]) >= self.scorer.threshold
-        weights = self._term_weights(store, query_terms)
+        weights = store.term_weights(query_terms)
         passages = tuple(self._passage(store, s, text, weights) for s in selected)
         return Answer(question=question, answered=answered, passages=passages)
 
@@ -242,12 +242,6 @@ class QA:
                 if a.doc != b.doc and float(va @ vb) >= self.settings.agreement_cosine:
                     a.also_in.append(store.documents[b.doc].source)
         return chosen
-
-    def _term_weights(self, store: Store, query_terms: list[str]) -> dict[str, float]:
-        if store.bm25 is None:
-            return {}
-        vocab = store.bm25.vocab_dict
-        return {t: float(store.idf[vocab[t]]) for t in query_terms if t in vocab}
 
     def _passage(self, store: Store, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
         doc: StoredDocument = store.documents[s.doc]

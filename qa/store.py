@@ -143,6 +143,13 @@ class Store:
         """The stored unit vectors of the given passages."""
         return self.dense.reconstruct_batch(np.asarray(passages, dtype=np.int64))
 
+    def term_weights(self, terms: list[str]) -> dict[str, float]:
+        """Idf of each of `terms` the collection knows (unknown terms are left out)."""
+        if self.bm25 is None:
+            return {}
+        vocab = self.bm25.vocab_dict
+        return {t: float(self.idf[vocab[t]]) for t in terms if t in vocab}
+
     def document_vectors(self, doc: int) -> np.ndarray:
         first = int(self.doc_first_passage[doc])
         return self.dense.reconstruct_n(first, len(self.documents[doc].passages))
@@ -231,8 +238,10 @@ def current_generation(index_dir: Path) -> Path | None:
 def read_manifest(index_dir: Path) -> Manifest | None:
     """The manifest of the generation in use (None when there is no index)."""
     folder = current_generation(index_dir)
-    if folder is None:
-        return None
+    return None if folder is None else _read_manifest(folder)
+
+
+def _read_manifest(folder: Path) -> Manifest:
     try:
         raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         return Manifest(**raw)
@@ -243,11 +252,10 @@ def read_manifest(index_dir: Path) -> Manifest | None:
 def load_store(index_dir: str | Path) -> Store:
     """Load and verify the generation in use; IndexStoreError if missing or damaged."""
     index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
-    if manifest is None:
-        raise IndexStoreError(f"no index in {index_dir}; run `qa index` to build one")
     folder = current_generation(index_dir)
-    assert folder is not None
+    if folder is None:
+        raise IndexStoreError(f"no index in {index_dir}; run `qa index` to build one")
+    manifest = _read_manifest(folder)
     if manifest.format != FORMAT_VERSION:
         raise IndexStoreError(f"index in {folder} has format {manifest.format}, this qa reads {FORMAT_VERSION}")
     present = {p.relative_to(folder).as_posix() for p in _files(folder)}
