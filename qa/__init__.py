@@ -10,15 +10,18 @@ The public API is what this module exports:
     >>> print(qa.ask("who is Iraq's defence minister?", k=3))    # doctest: +SKIP
 """
 
-from qa.answers import Answer, Passage
+from qa.answers import Answer, AnswerSpan, Passage
 from qa.config import Settings
 from qa.errors import DocumentError, IndexStoreError, ModelError, QAError, QuestionError, SourcesError
 from qa.indexing import IndexReport
-from qa.pipeline import QA, DocumentInfo, ask
+from qa.conversation import Conversation
+from qa.pipeline import QA, DocumentInfo, ask, conversation
 
 __all__ = [
     "QA",
     "Answer",
+    "AnswerSpan",
+    "Conversation",
     "DocumentError",
     "DocumentInfo",
     "IndexReport",
@@ -30,4 +33,5 @@ __all__ = [
     "Settings",
     "SourcesError",
     "ask",
+    "conversation",
 ]

@@ -18,12 +18,23 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """The phrase that answers ("2,500 troops", "Thabit al-Abbasi"): `document_text[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class Passage:
     """A passage of a source document; `text == document_text[start:end]`.
 
     `highlight` is the sentence of `text` that best answers the question (an exact
-    substring, at document offsets `highlight_start:highlight_end`). `also_in` lists the
-    other sources that say the same thing.
+    substring, at document offsets `highlight_start:highlight_end`); `answer` is the
+    shortest phrase of it that answers, when one clearly does (else None). `also_in` lists
+    the other sources whose passage states the same fact.
     """
 
     text: str
@@ -37,10 +48,11 @@ class Passage:
     highlight_start: int
     highlight_end: int
     also_in: tuple[str, ...] = ()
+    answer: AnswerSpan | None = None
 
     def location(self) -> str:
         """A human source line: title, file, date and character range."""
-        date = f", {self.date}" if self.date else ""
+        date = f", {self.date}" if self.date else ", undated"
         return f"{self.title} — {self.source}{date}, chars {self.start}-{self.end}"
 
 
@@ -49,18 +61,33 @@ class Answer:
     """The passages that answer `question`, best first.
 
     When `answered` is False nothing in the sources answers it, and `passages` are only the
-    nearest misses.
+    nearest misses. `understood_as` is the question as it was read (a follow-up rewritten
+    from the turns before it; equal to `question` when nothing was rewritten) and `note`
+    says so in one sentence. A date filter counts the undated articles it searched
+    (`undated_included`) or left out (`undated_excluded`).
     """
 
     question: str
     answered: bool
     passages: tuple[Passage, ...] = field(default_factory=tuple)
+    understood_as: str = ""
+    note: str = ""
+    undated_included: int = 0
+    undated_excluded: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.understood_as:
+            object.__setattr__(self, "understood_as", self.question)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-able data."""
         return {
             "question": self.question,
+            "understood_as": self.understood_as,
+            "note": self.note,
             "answered": self.answered,
+            "undated_included": self.undated_included,
+            "undated_excluded": self.undated_excluded,
             "passages": [{**asdict(p), "also_in": list(p.also_in)} for p in self.passages],
         }
 
@@ -68,11 +95,24 @@ class Answer:
         if not self.passages:
             return f"Q: {self.question}\nNo passage in the sources answers this."
         head = "" if self.answered else "No passage in the sources answers this. Nearest passages:\n"
+        head = "".join(f"({line})\n" for line in self.notes()) + head
         blocks = []
         for n, p in enumerate(self.passages, 1):
             a, b = p.highlight_start - p.start, p.highlight_end - p.start
             marked = f"{p.text[:a]}>>> {p.text[a:b]} <<<{p.text[b:]}" if b > a else p.text
             body = textwrap.fill(" ".join(marked.split()), width=100, initial_indent="   ", subsequent_indent="   ")
             also = f"\n   also in: {', '.join(p.also_in)}" if p.also_in else ""
-            blocks.append(f"[{n}] score {p.score:.2f} | {p.location()}\n{body}{also}")
+            phrase = f"   Answer: {p.answer.text}\n" if p.answer is not None and self.answered else ""
+            blocks.append(f"[{n}] score {p.score:.2f} | {p.location()}\n{phrase}{body}{also}")
         return f"Q: {self.question}\n{head}" + "\n\n".join(blocks)
+
+    def notes(self) -> list[str]:
+        """What a reader should know about how the question was read and filtered, one sentence each."""
+        out = [self.note] if self.note else []
+        if self.undated_excluded:
+            n = self.undated_excluded
+            out.append(f"The date filter left out {n} undated article{'s' if n != 1 else ''}.")
+        elif self.undated_included:
+            n = self.undated_included
+            out.append(f"The date filter also searched {n} undated article{'s' if n != 1 else ''}.")
+        return out

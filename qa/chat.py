@@ -22,6 +22,7 @@ for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", 
 
 import datetime as dt  # noqa: E402
 import html  # noqa: E402
+import logging  # noqa: E402
 import re  # noqa: E402
 from collections.abc import Callable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
@@ -30,11 +31,14 @@ from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from qa.answers import Answer, Passage  # noqa: E402
-from qa.conversation import Resolution, resolve  # noqa: E402
+from qa.answers import Answer, AnswerSpan, Passage  # noqa: E402
 from qa.errors import DocumentError, QAError  # noqa: E402
 from qa.pipeline import QA, DocumentInfo  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, save_upload  # noqa: E402
+
+log = logging.getLogger("qa")
+# From this score an answer is shown as sure; below it (and above the threshold) as "not sure".
+CONFIDENT = 0.8
 
 EXAMPLES = (
     "how many troops stay in Kurdistan?",
@@ -85,6 +89,8 @@ details.qa-doc > summary, details.qa-more > summary, details.qa-wording > summar
 details.qa-more > summary, details.qa-wording > summary { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .qa-also { font-size: 0.92em; margin-top: 0.45em; padding-left: 0.7em; border-left: 2px solid var(--border-color-primary); }
 .qa-error { color: #b91c1c; }
+.qa-answer-phrase { margin-top: 0.3em; }
+.qa-phrase { font-weight: 700; }
 .qa-ok { color: #15803d; }
 .qa-collection { padding: 0.2em 0.2em 0; }
 .qa-collection .qa-title { font-size: 1.05em; }
@@ -145,12 +151,17 @@ def _text(value: str) -> str:
     return '<span class="qa-para"></span>'.join(part.replace("\n", "<br>") for part in paragraphs)
 
 
-def _marked(text: str, start: int, hl_start: int, hl_end: int) -> str:
-    """`text` (starting at document offset `start`) as HTML with the highlight in <mark>."""
+def _marked(text: str, start: int, hl_start: int, hl_end: int, phrase: AnswerSpan | None = None) -> str:
+    """`text` (starting at document offset `start`) as HTML with the highlight in <mark>, its answer phrase bold."""
     a, b = max(0, hl_start - start), max(0, min(len(text), hl_end - start))
     if b <= a:
         return _text(text)
-    return f"{_text(text[:a])}<mark>{_text(text[a:b])}</mark>{_text(text[b:])}"
+    inner = _text(text[a:b])
+    if phrase is not None and hl_start <= phrase.start < phrase.end <= hl_end:
+        pa, pb = max(a, phrase.start - start), min(b, phrase.end - start)
+        if pa < pb:
+            inner = f'{_text(text[a:pa])}<strong class="qa-phrase">{_text(text[pa:pb])}</strong>{_text(text[pb:b])}'
+    return f"{_text(text[:a])}<mark>{inner}</mark>{_text(text[b:])}"
 
 
 def _window(text: str, a: int, b: int, context: int, within_paragraph: bool = False) -> tuple[int, int]:
@@ -181,13 +192,15 @@ def _date(value: str | None) -> str:
 
 
 def source_line(source: str, date: str | None) -> str:
-    """The muted line under a title: file and date, escaped.
+    """The muted line under a title: file and date ("undated" when it has none), escaped.
 
     Example:
         >>> source_line("a.txt", "2024-09-14")
         'a.txt · 14 Sep 2024'
+        >>> source_line("b.txt", None)
+        'b.txt · undated'
     """
-    return " · ".join(html.escape(part) for part in (source, _date(date)) if part)
+    return " · ".join(html.escape(part) for part in (source, _date(date) or "undated") if part)
 
 
 def passage_body(p: Passage) -> str:
@@ -199,11 +212,11 @@ def passage_body(p: Passage) -> str:
         >>> passage_body(p)
         '<div class="qa-text">A &lt;b&gt;. <mark>Kurds stay.</mark></div>'
     """
-    full = _marked(p.text, p.start, p.highlight_start, p.highlight_end)
+    full = _marked(p.text, p.start, p.highlight_start, p.highlight_end, p.answer)
     if len(p.text) <= PREVIEW_CHARS:
         return f'<div class="qa-text">{full}</div>'
     lo, hi = _window(p.text, p.highlight_start - p.start, p.highlight_end - p.start, CONTEXT_CHARS, within_paragraph=True)
-    preview = _marked(p.text[lo:hi], p.start + lo, p.highlight_start, p.highlight_end)
+    preview = _marked(p.text[lo:hi], p.start + lo, p.highlight_start, p.highlight_end, p.answer)
     before, after = ("… " if lo > 0 else ""), (" …" if hi < len(p.text) else "")
     return (f'<div class="qa-text">{before}{preview}{after}</div>'
             f'<details class="qa-more"><summary>Show the whole passage</summary><div class="qa-text">{full}</div></details>')
@@ -293,29 +306,29 @@ def _render_group(n: int, group: _Group, documents: Mapping[str, DocumentInfo],
                   document: Callable[[str], str] | None = None, missed: bool = False) -> str:
     """One cited passage as HTML: [n] title, source line (opens the article), text, agreeing sources."""
     p = group.lead
-    label = f'{source_line(p.source, p.date)} · <span class="qa-score">score {p.score:.2f}</span>'
+    unsure = "" if missed or p.score >= CONFIDENT else " · not sure"
+    label = f'{source_line(p.source, p.date)} · <span class="qa-score">score {p.score:.2f}{unsure}</span>'
+    phrase = (f'<div class="qa-answer-phrase">Answer: <strong>{html.escape(p.answer.text)}</strong></div>'
+              if p.answer is not None and not missed else "")
     return (f'<div class="qa-passage{" qa-miss" if missed else ""}">'
             f'<div class="qa-head"><span class="qa-num">[{n}]</span>{html.escape(p.title)}</div>'
-            f'{_doc_details(p, document, label)}{passage_body(p)}{_also(group, documents, document)}</div>')
+            f'{_doc_details(p, document, label)}{phrase}{passage_body(p)}{_also(group, documents, document)}</div>')
 
 
 def render_answer(answer: Answer, documents: Mapping[str, DocumentInfo], document: Callable[[str], str] | None = None,
-                  resolution: Resolution | None = None, scope: str = "") -> str:
+                  scope: str = "") -> str:
     """The chat reply for an answer, as one HTML block (no blank lines, so markdown leaves it alone).
 
     `documents` maps sources to their info (for "also reported by"); `document(source)`
-    gives a document's text for the full view; `resolution` explains a rewritten follow-up;
-    `scope` describes active filters.
+    gives a document's text for the full view; `scope` describes active filters. The
+    answer's notes (how a follow-up was read, undated articles a date filter met) lead.
 
     Example:
         >>> from qa.answers import Answer
         >>> render_answer(Answer("banana bread?", False), {})
         '<div class="qa-answer"><div class="qa-none"><strong>No passage in the articles answers this.</strong></div></div>'
     """
-    parts = []
-    if resolution is not None and resolution.rewritten:
-        parts.append(f'<div class="qa-note">Understood as “{html.escape(resolution.question)}”: '
-                     f'{html.escape(resolution.rule)} in your previous question.</div>')
+    parts = [f'<div class="qa-note">{html.escape(line)}</div>' for line in answer.notes()]
     if scope:
         parts.append(f'<div class="qa-note">{html.escape(scope)}</div>')
     if not answer.answered:
@@ -343,7 +356,8 @@ def answer_markdown(answer: Answer, documents: Mapping[str, DocumentInfo] | None
         Also reported by: b.txt
     """
     titles = {source: info.title for source, info in (documents or {}).items()}
-    lines = [] if answer.answered else [f"**{NO_ANSWER}**" + (" Nearest passages:" if answer.passages else ""), ""]
+    lines = [f"*{line}*\n" for line in answer.notes()]
+    lines += [] if answer.answered else [f"**{NO_ANSWER}**" + (" Nearest passages:" if answer.passages else ""), ""]
     blocks = []
     for n, group in enumerate(group_passages(answer.passages), 1):
         p = group.lead
@@ -351,8 +365,9 @@ def answer_markdown(answer: Answer, documents: Mapping[str, DocumentInfo] | None
         a, b = p.highlight_start - p.start, p.highlight_end - p.start
         text = f"{p.text[:a]}**{p.text[a:b]}**{p.text[b:]}" if b > a else p.text
         quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in html.escape(text, quote=False).strip().split("\n"))
-        date = f", {p.date}" if p.date else ""
-        block = f"[{n}] **{html.escape(p.title)}** — {html.escape(p.source)}{date} (score {p.score:.2f})\n{quoted}"
+        date = f", {p.date}" if p.date else ", undated"
+        phrase = f"Answer: **{html.escape(p.answer.text)}**\n" if p.answer is not None and answer.answered else ""
+        block = f"[{n}] **{html.escape(p.title)}** — {html.escape(p.source)}{date} (score {p.score:.2f})\n{phrase}{quoted}"
         also = dict.fromkeys([*(o.source for o in group.others), *p.also_in])
         if also:
             named = [f"{titles[s]} ({s})" if s in titles else s for s in also]
@@ -367,7 +382,7 @@ def render_collection(documents: Sequence[DocumentInfo]) -> str:
     Example:
         >>> from qa.pipeline import DocumentInfo
         >>> render_collection([DocumentInfo("a.txt", "<b>A</b>", None, 3)])
-        '<div class="qa-collection"><div class="qa-title">In the collection: <strong>1 article</strong></div><ol><li>&lt;b&gt;A&lt;/b&gt;<span class="qa-source">a.txt · 3 passages</span></li></ol></div>'
+        '<div class="qa-collection"><div class="qa-title">In the collection: <strong>1 article</strong></div><ol><li>&lt;b&gt;A&lt;/b&gt;<span class="qa-source">a.txt · undated · 3 passages</span></li></ol></div>'
     """
     if not documents:
         return '<div class="qa-collection"><div class="qa-title"><strong>No articles yet.</strong> Add .txt, .md or .html files below.</div></div>'
@@ -443,18 +458,19 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
         return "", [*history, {"role": "user", "content": message}], message
 
     def reply(question: str, history: list[dict], asked: list[str], sources: list[str] | None,
-              since: str, until: str, count: float) -> tuple[list[dict], list[str]]:
+              since: str, until: str, undated: bool, count: float) -> tuple[list[dict], list[str]]:
         if not question:
             return history, asked
-        resolution = resolve(question, asked)
         try:
             start, end = _iso(since, "from"), _iso(until, "to")
             docs = info()
-            answer = qa.ask(resolution.question, k=int(count), sources=sources or None, since=start, until=end)
+            answer = qa.ask(question, k=int(count), sources=sources or None, since=start, until=end,
+                            include_undated=bool(undated), history=asked)
             scope = _scope(sources or [], start, end, len(docs))
-            body = render_answer(answer, docs, qa.document_text, resolution, scope)
-            asked = [*asked, resolution.question]
+            body = render_answer(answer, docs, qa.document_text, scope)
+            asked = [*asked, answer.understood_as]
         except QAError as exc:
+            log.info("question not answered: %s", exc)
             body = f'<div class="qa-answer qa-error">{html.escape(str(exc))}</div>'
         return [*history, {"role": "assistant", "content": body}], asked
 
@@ -508,6 +524,8 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
                     with gr.Row():
                         since = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-since")
                         until = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-until")
+                    undated = gr.Checkbox(value=True, label="Include undated articles in a date filter",
+                                          elem_id="qa-undated")
                     count = gr.Slider(1, 10, value=k, step=1, label="Passages to show")
                 example_set = gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
             with gr.Column(scale=2, min_width=300):
@@ -519,7 +537,7 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
                     reader = gr.Dropdown(choices=_choices(docs), label="Article", elem_id="qa-reader")
                     page = gr.HTML(elem_id="qa-document")
 
-        ask_inputs = [pending, chat, asked, chosen, since, until, count]
+        ask_inputs = [pending, chat, asked, chosen, since, until, undated, count]
         for trigger in (box.submit, ask_button.click, example_set.load_input_event.then):
             trigger(add_question, [box, chat], [box, chat, pending], queue=False, api_visibility="private").then(
                 reply, ask_inputs, [chat, asked], api_visibility="private").then(
@@ -529,19 +547,28 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
         reader.change(show_document, [reader], [page], api_visibility="private")
 
         def ask(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
-                until: str | None = None) -> str:
-            """Ask the articles; returns the cited passages as markdown."""
-            return answer_markdown(_ask(question, k, sources, since, until), info())
+                until: str | None = None, history: list[str] | None = None, include_undated: bool = True) -> str:
+            """Ask the articles; returns the cited passages as markdown.
+
+            `history`: the questions asked before in this conversation, oldest first.
+            """
+            return answer_markdown(_ask(question, k, sources, since, until, history, include_undated), info())
 
         def ask_json(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
-                     until: str | None = None) -> dict:
-            """Ask the articles; returns the answer as data: passages with source, title, date and offsets."""
-            return _ask(question, k, sources, since, until).to_dict()
+                     until: str | None = None, history: list[str] | None = None, include_undated: bool = True) -> dict:
+            """Ask the articles; returns the answer as data: passages with source, title, date and offsets.
 
-        def _ask(question: str, k: int, sources: list[str] | None, since: str | None, until: str | None) -> Answer:
+            `history`: the questions asked before in this conversation, oldest first.
+            """
+            return _ask(question, k, sources, since, until, history, include_undated).to_dict()
+
+        def _ask(question: str, k: int, sources: list[str] | None, since: str | None, until: str | None,
+                 history: list[str] | None, include_undated: bool) -> Answer:
             try:
-                return qa.ask(question, k=int(k), sources=sources or None, since=_iso(since, "since"), until=_iso(until, "until"))
+                return qa.ask(question, k=int(k), sources=sources or None, since=_iso(since, "since"),
+                              until=_iso(until, "until"), include_undated=include_undated, history=history or ())
             except QAError as exc:
+                log.info("question not answered: %s", exc)
                 raise gr.Error(str(exc)) from exc
 
         gr.api(ask, api_name="ask")

@@ -26,8 +26,10 @@ commands:
                       changed files are embedded, deleted files are dropped
   qa ask "question"   print the best passages for the question (builds the index first if
                       needed); the answering sentence is marked >>> like this <<<
-  qa eval DATASET     measure Recall@k, MRR, nDCG, highlight accuracy, abstention and
-                      latency on a BEIR-layout dataset (e.g. ../shared/data/xquad-en)
+  qa eval DATASET     measure answer quality on a BEIR-layout dataset (e.g. ../shared/data/xquad-en)
+                      or on a scenario suite (e.g. eval/conversations.jsonl): document ranks,
+                      answer in the top passages and the highlight, answer phrase, abstention,
+                      calibration and confidently wrong answers, latency
 """
 
 
@@ -46,13 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
     question.add_argument("question", help="the question, in quotes")
     question.add_argument("-k", type=int, default=5, help="how many passages to show (default: %(default)s)")
     question.add_argument("--json", action="store_true", help="print the answer as JSON")
+    question.add_argument("--source", action="append", help="search only this article (repeat for more)")
+    question.add_argument("--since", help="only articles dated on or after this day (YYYY-MM-DD)")
+    question.add_argument("--until", help="only articles dated on or before this day (YYYY-MM-DD)")
+    question.add_argument("--no-undated", action="store_true", help="with --since/--until, leave out undated articles")
     _folders(question)
     evaluation = commands.add_parser("eval", help="measure retrieval quality on a BEIR-layout dataset")
-    evaluation.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl and qrels.tsv")
+    evaluation.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl and qrels.tsv, or a suite .jsonl")
     evaluation.add_argument("--method", default="hybrid",
                             help=f"comma-separated methods to compare side by side: {', '.join(METHODS)} (default: %(default)s)")
     evaluation.add_argument("--ooc", metavar="DATASET",
                             help="another dataset whose questions about articles missing here should not be answered")
+    evaluation.add_argument("--negatives", action="store_true",
+                            help="also ask each question with the documents that answer it hidden (should be refused)")
+    evaluation.add_argument("--paraphrases", metavar="FILE", help="also run these re-worded questions (eval/paraphrases.jsonl)")
+    evaluation.add_argument("--split", choices=("all", "fit", "test"), default="all",
+                            help="only this half of the questions (the scorer is fitted on 'fit'; default: %(default)s)")
+    evaluation.add_argument("--articles", action="append", metavar="FOLDER",
+                            help="for a suite: folders of articles it runs over (default: sources and eval/articles)")
+    evaluation.add_argument("--workdir", help="keep the written sources and index here, to reuse in a later run")
     evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
@@ -69,21 +83,36 @@ def _run(args: argparse.Namespace) -> int:
             print(f"qa: error: no documents indexed from {args.sources}: add .txt, .md or .html files", file=sys.stderr)
             return 2
         return 0
-    if args.k < 1:
-        raise SystemExit("qa: error: -k must be at least 1")
     qa = QA(args.sources, args.index)
-    answer = qa.ask(args.question, k=args.k)
+    answer = qa.ask(args.question, k=args.k, sources=args.source, since=args.since, until=args.until,
+                    include_undated=not args.no_undated)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer)
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from qa.evaluation import evaluate, format_table, load_dataset, out_of_collection
+    from pathlib import Path
+
+    from qa.evaluation import (
+        evaluate,
+        evaluate_suite,
+        format_table,
+        load_dataset,
+        load_paraphrases,
+        load_suite,
+        out_of_collection,
+    )
 
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
-    dataset = load_dataset(args.dataset)
-    ooc = out_of_collection(dataset, load_dataset(args.ooc)) if args.ooc else []
-    report = evaluate(dataset, methods, ooc)
+    if Path(args.dataset).suffix == ".jsonl":
+        folders = args.articles or ["sources", "eval/articles"]
+        report = evaluate_suite(load_suite(args.dataset), folders, Path(args.dataset).stem, methods, workdir=args.workdir)
+    else:
+        dataset = load_dataset(args.dataset)
+        ooc = out_of_collection(dataset, load_dataset(args.ooc)) if args.ooc else []
+        paraphrases = load_paraphrases(args.paraphrases, dataset) if args.paraphrases else ()
+        report = evaluate(dataset, methods, ooc, workdir=args.workdir, negatives=args.negatives,
+                          paraphrases=paraphrases, split=args.split)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
     return 0
 

@@ -1,24 +1,35 @@
-"""Understand an elliptical follow-up ("and in Syria?") from the question before it.
+"""Read a chat question against the turns before it: follow-ups, pronouns, named references.
 
-A chat question is only a fragment when it leans on the previous one: "and in Syria?",
-"what about France?", "how about 2025?". `resolve` rewrites such a fragment into a whole
-question with three plain rules, tried in order, and says which rule it used:
+A chat question often leans on the one before: "and in Syria?", "what about France?",
+"when will they leave?", "and the prime minister?". `readings` proposes whole questions it
+may mean, each with a one-sentence note. A fragment is read as its completion; for a whole
+question the pipeline runs it as typed and each reading, and keeps a reading only when the
+retrieval evidence for it is clearly stronger (see `QA.ask`). The rules, tried on the previous question:
 
-1. The fragment is a prepositional phrase ("in Syria") and the previous question has a
-   phrase with the same preposition ("in Iraq"): that phrase is replaced.
-2. The fragment names something ("France", "2025") and the previous question names
-   something of the same kind (a capitalised name, a number): the last one is replaced.
-3. Otherwise the fragment is appended to the previous question.
+1. A fragment that is a prepositional phrase ("in Syria") replaces the previous question's
+   phrase with the same preposition ("in Iraq").
+2. A fragment that names something ("France", "2025") replaces the previous question's last
+   name or number of the same kind.
+3. A fragment that is a noun phrase ("the prime minister") replaces the previous question's
+   phrase with the same head noun ("defense minister").
+4. Otherwise a fragment is appended to the previous question.
+5. In a whole question, a pronoun ("they", "it", "he") is replaced by the previous
+   question's matching noun phrase or name, and "that agreement" by the previous answer's
+   phrase ending in "agreement" when there is one.
 
 Only a short message that opens with "and", "what about"... or with a preposition ("in
-Syria?") is a fragment; anything else ("Who is Iraq's defence minister?", "Syria") stands
-on its own and is searched as typed.
+Syria?") is a fragment; anything else stands on its own unless it has a pronoun to resolve.
+`Conversation` keeps the turns for the Python API: `QA.conversation().ask(...)`.
 
 Example:
-    >>> from qa.conversation import resolve
+    >>> from qa.conversation import resolve, readings
     >>> r = resolve("and in Syria?", ["how many US troops are in Iraq?"])
-    >>> r.question, r.rule
-    ('how many US troops are in Syria?', 'replaced "in Iraq" with "in Syria"')
+    >>> r.question
+    'how many US troops are in Syria?'
+    >>> r.note
+    'Read as “how many US troops are in Syria?”, following on from “how many US troops are in Iraq?”.'
+    >>> [x.question for x in readings("and the prime minister?", ["who is Iraq's defense minister?"])]
+    ["who is Iraq's prime minister?"]
     >>> resolve("Who is Iraq's defense minister?", ["how many US troops are in Iraq?"]).rewritten
     False
 """
@@ -27,7 +38,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from qa.lexical import STOPWORDS
+
+if TYPE_CHECKING:
+    from qa.answers import Answer
 
 # Openers that mark a fragment as a follow-up, longest first so "and what about" wins over "and".
 _LEADS = (
@@ -56,9 +73,21 @@ class Resolution:
     rule: str = ""
 
     @property
+    def fragment(self) -> bool:
+        """True when the message was a fragment ("and in Syria?") completed from the previous question."""
+        return self.rewritten and not self.rule.startswith("read ")
+
+    @property
     def rewritten(self) -> bool:
         """True when `question` differs from what the user typed."""
         return self.question != self.asked
+
+    @property
+    def note(self) -> str:
+        """One sentence saying how the question was read ("" when it was taken as typed)."""
+        if not self.rewritten:
+            return ""
+        return f"Read as “{self.question}”, following on from “{_strip(self.previous or '')}?”."
 
 
 def _strip(text: str) -> str:
@@ -127,8 +156,42 @@ def _replace_name(previous: str, fragment: str) -> tuple[str, str] | None:
     return None
 
 
+def _replace_head(previous: str, fragment: str) -> tuple[str, str] | None:
+    """Rule 3: a noun phrase replaces the previous question's phrase with the same head noun.
+
+    "the prime minister" after "who is Iraq's defense minister?" gives "who is Iraq's prime minister".
+    """
+    words = [w for w in fragment.split() if w.lower() not in _DETERMINERS]
+    if len(words) < 2 or words[0].lower() in _PREPOSITIONS or not words[-1].isalpha():
+        return None
+    head = words[-1].lower()
+    base = _strip(previous)
+    tokens = list(_WORD_RE.finditer(base))
+    for i in range(len(tokens) - 1, 0, -1):
+        if tokens[i].group().rstrip(".,").lower() != head:
+            continue
+        j = i
+        while j > 1 and _is_modifier(tokens[j - 1].group()):
+            j -= 1
+        start, end = tokens[j].start(), tokens[i].start() + len(tokens[i].group().rstrip(".,"))
+        old = base[start:end]
+        possessive = j > 0 and tokens[j - 1].group().lower().endswith(("'s", "’s"))
+        new = " ".join(words) if possessive else fragment
+        return base[:start] + new + base[end:], f'replaced "{old}" with "{new}"'
+    return None
+
+
+def _is_modifier(word: str) -> bool:
+    """A word that can stand before a head noun in a phrase: not a question word, article or possessive."""
+    low = word.lower()
+    return (word.isalpha() and low not in _QUESTION_WORDS and low not in _DETERMINERS
+            and low not in _PREPOSITIONS and low not in STOPWORDS)
+
+
 def resolve(question: str, previous: Sequence[str]) -> Resolution:
-    """The whole question a chat message asks, given the questions before it (oldest first).
+    """The whole question a chat fragment asks, given the questions before it (oldest first).
+
+    Only fragments ("and in Syria?") are rewritten; see `readings` for pronouns.
 
     Example:
         >>> resolve("what about Syria?", ["How many US troops are in Iraq?"]).question
@@ -140,7 +203,7 @@ def resolve(question: str, previous: Sequence[str]) -> Resolution:
     fragment = _fragment(question) if last else None
     if last is None or fragment is None:
         return Resolution(asked=question, question=question)
-    for rule in (_replace_phrase, _replace_name):
+    for rule in (_replace_phrase, _replace_head, _replace_name):
         found = rule(last, fragment)
         if found:
             text, how = found
@@ -148,3 +211,134 @@ def resolve(question: str, previous: Sequence[str]) -> Resolution:
     joint = " " if fragment.split()[0].lower() in _PREPOSITIONS else ", "
     return Resolution(asked=question, question=f"{_strip(last)}{joint}{fragment}?", previous=last,
                       rule=f'added "{fragment}" to the previous question')
+
+
+_PLURAL_PRONOUNS = {"they", "them"}
+_THING_PRONOUNS = {"it"}
+_PERSON_PRONOUNS = {"he", "she", "him"}
+_DEMONSTRATIVE = re.compile(r"\b(?:that|this|those|these)\s+([a-z]+)\b", re.I)
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:(?:al|el|bin|de|van|von)[- ])?[A-Z][\w’'-]+)+")
+
+
+def _plural_phrase(text: str) -> str | None:
+    """The first plural noun phrase of `text` with its modifiers ("US troops"), if any."""
+    tokens = _WORD_RE.findall(_strip(text))
+    for i, word in enumerate(tokens[1:], 1):
+        low = word.lower()
+        if (low.endswith("s") and not low.endswith("ss") and len(low) > 3 and word.islower()
+                and low not in STOPWORDS and low not in _QUESTION_WORDS):
+            j = i
+            while j > 1 and (tokens[j - 1].isupper() or _is_modifier(tokens[j - 1])) and tokens[j - 1].lower() not in {"many", "much"}:
+                j -= 1
+            return " ".join(tokens[j : i + 1])
+    return None
+
+
+def _definite_phrase(text: str, head: str | None = None) -> str | None:
+    """The first "the ..." phrase of `text` (ending in `head` if given), without the question's tail."""
+    pattern = rf"\bthe\s+(?:[\w-]+\s+){{0,3}}?{re.escape(head)}\b" if head else r"\bthe\s+[\w-]+(?:\s+[\w-]+)?"
+    found = re.search(pattern, text, re.I)
+    if not found:
+        return None
+    phrase = "the" + found.group()[3:]
+    if head is None:
+        kept = [w for w in phrase.split()[1:] if _is_modifier(w)]
+        if not kept:
+            return None
+        phrase = "the " + " ".join(kept)
+    return phrase
+
+
+def _person(previous: str, answer_text: str) -> str | None:
+    """A person's name from the previous answer (its answer phrase first) or question."""
+    for text in (answer_text, previous):
+        for name in _NAME_RUN.findall(text):
+            words = [w for w in name.split() if w.lower() not in _TITLE_WORDS and not w.endswith(("'s", "’s"))]
+            if len(words) >= 2:
+                return " ".join(words)
+    return None
+
+
+_TITLE_WORDS = {"minister", "prime", "president", "defense", "defence", "foreign", "secretary", "general",
+                "mayor", "governor", "senator", "chief", "director", "spokesman", "spokeswoman", "advisor", "adviser",
+                "iraqi", "us", "u.s.", "mr", "mrs", "ms", "dr", "the"}
+
+
+def _replace_word(question: str, word: str, new: str) -> str:
+    return re.sub(rf"\b{re.escape(word)}\b", new, question, count=1, flags=re.I)
+
+
+def readings(question: str, previous: Sequence[str], answer_text: str = "") -> list[Resolution]:
+    """Whole questions a chat message may mean, given the questions before it and the last answer.
+
+    `answer_text` is what answered the previous question (its answer phrase or highlight);
+    it resolves "he", "she" and "that agreement". Empty when the message stands alone.
+
+    Example:
+        >>> [r.question for r in readings("when will they leave?", ["how many US troops are in Iraq?"])]
+        ['when will US troops leave?']
+    """
+    last = next((p for p in reversed(previous) if p.strip()), None)
+    if last is None:
+        return []
+    fragment = resolve(question, [last])
+    if fragment.rewritten:
+        return [fragment]
+    words = {w.lower() for w in _WORD_RE.findall(question)}
+    out: list[Resolution] = []
+
+    def add(text: str, how: str) -> None:
+        text = text[0].upper() + text[1:] if question[:1].isupper() else text
+        if text != question and all(r.question != text for r in out):
+            out.append(Resolution(asked=question, question=text, previous=last, rule=how))
+
+    plural = _plural_phrase(last) if words & _PLURAL_PRONOUNS else None
+    if plural:
+        pronoun = next(w for w in ("they", "them") if w in words)
+        add(_replace_word(question, pronoun, plural), f'read "{pronoun}" as "{plural}"')
+    if words & _PERSON_PRONOUNS:
+        name = _person(last, answer_text)
+        if name:
+            pronoun = next(w for w in ("he", "she", "him") if w in words)
+            add(_replace_word(question, pronoun, name), f'read "{pronoun}" as "{name}"')
+    if words & _THING_PRONOUNS:
+        thing = _definite_phrase(last)
+        if thing:
+            add(_replace_word(question, "it", thing), f'read "it" as "{thing}"')
+    for match in _DEMONSTRATIVE.finditer(question):
+        head = match.group(1)
+        phrase = _definite_phrase(answer_text, head) or _definite_phrase(last, head)
+        if phrase and phrase.lower() != f"the {head.lower()}":
+            add(question[: match.start()] + phrase + question[match.end():], f'read "{match.group()}" as "{phrase}"')
+    return out
+
+
+@dataclass
+class Conversation:
+    """A conversation with a collection: each question is read against the turns before it.
+
+    Get one from `QA.conversation()` (or `qa.conversation()` for the default folders);
+    `ask` takes the same arguments as `QA.ask`, and each `Answer.understood_as` says how the
+    question was read.
+
+    Example:
+        >>> from qa import conversation
+        >>> chat = conversation()                                    # doctest: +SKIP
+        >>> chat.ask("how many US troops are in Iraq?").passages[0].answer.text  # doctest: +SKIP
+        '2,500 troops'
+        >>> chat.ask("and in Syria?").understood_as                  # doctest: +SKIP
+        'how many US troops are in Syria?'
+    """
+
+    qa: Any
+    turns: list[Answer] = field(default_factory=list)
+
+    def ask(self, question: str, k: int = 5, **options: Any) -> Answer:
+        """Ask `question` as the next turn; the answer is kept for the turns after it."""
+        answer = self.qa.ask(question, k=k, history=[a.understood_as for a in self.turns], **options)
+        self.turns.append(answer)
+        return answer
+
+    def clear(self) -> None:
+        """Forget the turns: the next question stands on its own."""
+        self.turns.clear()

@@ -23,5 +23,8 @@ class ModelError(QAError):
     """The embedding model cannot be loaded or does not fit the index."""
 
 
-class QuestionError(QAError):
-    """The question cannot be asked (empty, only punctuation)."""
+class QuestionError(QAError, ValueError):
+    """The question or its options cannot be used (empty question, bad k, unknown source, bad date).
+
+    Also a `ValueError`, so callers that catch bad arguments that way catch it too.
+    """

@@ -1,54 +1,85 @@
-"""Measure retrieval quality on a BEIR-layout set through the normal pipeline.
+"""Measure answer quality through the normal pipeline: public sets and our own scenario suites.
 
-Each corpus entry becomes a .txt document (title line, blank line, text) in a scratch
-sources folder, indexed as usual; every question is asked through `QA.ask`; a hit is any
-passage of a relevant document. Ranks are counted over distinct documents.
+Two kinds of input, one set of metrics:
+- a BEIR-layout set (xquad-en, squad2-dev, news-2023): each corpus entry becomes a .txt
+  document (title line, blank line, text), indexed as usual; every question is asked
+  through `QA.ask`; a document hit is any passage of a relevant document;
+- a scenario suite (eval/*.jsonl): cases of one to three turns over a folder of articles,
+  each turn with gold answer strings, the files that answer it, and optional filters.
 
-Metrics: Recall@1/5/10, MRR@10, nDCG@10 (binary relevance), latency p50/p95 of `ask`,
-highlight accuracy (share of questions whose top passage's highlight contains a gold
-answer), the share of answerable questions wrongly refused, and, with `ooc`, the share of
-out-of-collection questions (from another set, about articles this corpus lacks) that are
-wrongly answered.
+Per question it records whether a gold answer string is in the top-1 passage, in any top-5
+passage and in the highlight, the answer phrase against the gold answers (exact match,
+token F1), and whether the top passage is *correct* (holds a gold answer or belongs to a
+relevant document). Aggregates: document ranks (Recall@1/5/10, MRR@10, nDCG@10), the share
+of answerable questions refused, a calibration table (score bins against the share
+correct) with its expected calibration error, and the share of *confidently wrong*
+answers (answered with score >= 0.8 while the top passage is not correct). Negatives,
+questions the collection cannot answer, come from `negatives`: each answerable question
+asked again with every document that holds its answer hidden (a filter, no re-indexing),
+or from another set's questions about articles this corpus lacks (`ooc`).
 
 Example:
-    >>> from qa.evaluation import evaluate, load_dataset
-    >>> data = load_dataset("../shared/data/xquad-en")                 # doctest: +SKIP
-    >>> report = evaluate(data, methods=["bm25", "dense", "hybrid"])   # doctest: +SKIP
-    >>> print(format_table(report))                                    # doctest: +SKIP
+    >>> from qa.evaluation import calibration, Record
+    >>> table, ece = calibration([Record("q", "answerable", True, 0.95, True)])
+    >>> round(ece, 2)
+    0.05
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
+import string
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from qa.answers import Answer
 from qa.config import METHODS, Settings
 from qa.embedding import Embedder
 from qa.errors import SourcesError
 from qa.pipeline import QA
 
+# A score from which an answer counts as confident (the issue's "confidently wrong" line).
+CONFIDENT = 0.8
+CALIBRATION_BINS = 10
+
 
 @dataclass(frozen=True)
 class Question:
+    """One question with its gold: answer strings and relevant document ids (file stems)."""
+
     id: str
     text: str
     answers: tuple[str, ...]
-    relevant: frozenset[str]  # corpus ids
+    relevant: frozenset[str]
+    history: tuple[str, ...] = ()  # the questions asked before it in a conversation, oldest first
+    hidden: frozenset[str] = frozenset()  # document ids left out of the search (negatives)
+    filters: tuple[tuple[str, Any], ...] = ()  # ("sources", (...)), ("since", "..."), ...
+    reported_by: frozenset[str] | None = None  # every document that states the answer (overlap suite)
+    strict: bool = False  # an answer string counts only in a relevant document (scenario suites)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.relevant or self.answers)
 
 
 @dataclass(frozen=True)
 class Dataset:
+    """A corpus (document id -> (title, text)) and its questions."""
+
     name: str
-    corpus: dict[str, tuple[str, str]]  # corpus id -> (title, text)
-    questions: tuple[Question, ...]  # answerable questions (with qrels)
+    corpus: dict[str, tuple[str, str]]
+    questions: tuple[Question, ...]
 
     def titles(self) -> set[str]:
         return {title for title, _ in self.corpus.values()}
@@ -58,23 +89,56 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class Record:
+    """What one question got: the facts every metric is computed from."""
+
+    id: str
+    kind: str  # "answerable" or "negative"
+    answered: bool
+    score: float
+    correct: bool  # the top passage holds a gold answer or belongs to a relevant document
+    answer_top1: bool = False
+    answer_top5: bool = False
+    answer_highlight: bool = False
+    ranked: tuple[str, ...] = ()
+    phrase: str | None = None
+    phrase_em: float = 0.0
+    phrase_f1: float = 0.0
+    claims: tuple[bool, ...] = ()  # for each "also reported by" source named: is it true?
+    latency_ms: float = 0.0
+    understood_as: str = ""
+
+
+@dataclass(frozen=True)
 class MethodReport:
     method: str
+    subset: str
     questions: int
+    negatives: int
     recall_at_1: float
     recall_at_5: float
     recall_at_10: float
     mrr_at_10: float
     ndcg_at_10: float
+    answer_top1: float
+    answer_top5: float
     highlight_accuracy: float
     wrongly_refused: float
+    negatives_answered: float | None
+    confidently_wrong: float
+    ece: float
+    calibration: list[tuple[float, float, int, float, float]]
+    phrase_shown: float
+    phrase_precision: float | None
+    phrase_em: float
+    phrase_f1: float
+    also_claims: int
+    also_precision: float | None
     latency_p50_ms: float
     latency_p95_ms: float
-    ooc_questions: int = 0
-    ooc_wrongly_answered: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Report:
     dataset: str
     documents: int
@@ -84,6 +148,19 @@ class Report:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class Asker(Protocol):
+    """What evaluation needs of a collection: `QA` is one."""
+
+    def ask(self, question: str, k: int = 5, sources: Sequence[str] | None = None, since: str | None = None,
+            until: str | None = None, include_undated: bool = True, method: str | None = None,
+            history: Sequence[str] = ()) -> Answer: ...
+
+    def documents(self) -> list: ...
+
+
+# ------------------------------------------------------------------ loading
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -113,21 +190,92 @@ def load_dataset(folder: str | Path) -> Dataset:
     return Dataset(folder.name, corpus, questions)
 
 
+def load_paraphrases(path: str | Path, dataset: Dataset) -> tuple[Question, ...]:
+    """The paraphrases (eval/paraphrases.jsonl) of `dataset`'s questions, with the originals' gold."""
+    by_id = {q.id: q for q in dataset.questions}
+    out = []
+    for row in _jsonl(Path(path)):
+        original = by_id.get(row["of"]) if row.get("set") == dataset.name else None
+        if original is not None:
+            out.append(Question(row["id"], row["text"], original.answers, original.relevant))
+    return tuple(out)
+
+
+def load_suite(path: str | Path) -> tuple[Question, ...]:
+    """A scenario suite: one case a line, each with turns (and optional filters); see eval/README.md.
+
+    Every turn becomes a `Question` carrying the turns before it as its history; document
+    ids are file stems.
+    """
+    questions = []
+    for case in _jsonl(Path(path)):
+        filters = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (case.get("filters") or {}).items()))
+        if ("sources", ()) in filters:
+            raise SourcesError(f"{path}: case {case['id']} filters on an empty list of sources")
+        history: list[str] = []
+        for n, turn in enumerate(case["turns"], 1):
+            reported = turn.get("reported_by")
+            questions.append(Question(
+                f"{case['id']}.{n}", turn["q"], tuple(turn.get("answers") or ()),
+                frozenset(Path(s).stem for s in turn.get("sources") or ()), tuple(history),
+                filters=tuple((k, tuple(Path(s).stem for s in v) if k == "sources" else v) for k, v in filters),
+                reported_by=frozenset(Path(s).stem for s in reported) if reported is not None else None,
+                strict=True))
+            history.append(turn["q"])
+    return tuple(questions)
+
+
+def split_of(question_id: str) -> str:
+    """"fit" or "test": a stable half of every set, so a scorer fitted on one half is reported on the other.
+
+    Example:
+        >>> split_of("56beb4343aeaaa14008c925b") in ("fit", "test")
+        True
+    """
+    return "fit" if hashlib.sha1(question_id.encode()).digest()[0] % 2 == 0 else "test"
+
+
 def out_of_collection(dataset: Dataset, other: Dataset) -> list[Question]:
     """Questions of `other` about articles (titles) that `dataset`'s corpus does not hold."""
     titles = dataset.titles()
-    return [q for q in other.questions if not other.question_titles(q) & titles]
+    return [Question(q.id, q.text, (), frozenset()) for q in other.questions if not other.question_titles(q) & titles]
+
+
+def hidden_negatives(dataset: Dataset, questions: Iterable[Question]) -> list[Question]:
+    """Each question again, with its article hidden: every document that is relevant to it,
+    shares a relevant document's title (the other paragraphs of a Wikipedia article) or holds
+    a gold answer.
+
+    The collection then cannot answer it: a cheap out-of-collection question for every
+    answerable one, asked over the same index.
+    """
+    folded = {cid: f"{title}\n{text}".casefold() for cid, (title, text) in dataset.corpus.items()}
+    by_title: dict[str, set[str]] = {}
+    for cid, (title, _) in dataset.corpus.items():
+        by_title.setdefault(title, set()).add(cid)
+    out = []
+    for q in questions:
+        answers = [a.strip().casefold() for a in q.answers if len(a.strip()) >= 2]
+        holders = {cid for cid, text in folded.items() if any(a in text for a in answers)}
+        siblings = {cid for title in dataset.question_titles(q) for cid in by_title[title]}
+        out.append(Question(f"{q.id}~", q.text, (), frozenset(), hidden=frozenset(q.relevant | holders | siblings)))
+    return out
 
 
 def write_sources(dataset: Dataset, folder: Path) -> None:
-    """One .txt document per corpus entry: the title, a blank line, the text."""
+    """One .txt document per corpus entry (the title, a blank line, the text); unchanged files are left alone."""
     folder.mkdir(parents=True, exist_ok=True)
     for cid, (title, text) in dataset.corpus.items():
-        (folder / f"{cid}.txt").write_text(f"{title.replace('_', ' ')}\n\n{text}\n", encoding="utf-8")
+        path, body = folder / f"{cid}.txt", f"{title.replace('_', ' ')}\n\n{text}\n"
+        if not path.is_file() or path.read_text(encoding="utf-8") != body:
+            path.write_text(body, encoding="utf-8")
+
+
+# ------------------------------------------------------------------ metrics
 
 
 def ranked_documents(sources: Sequence[str], k: int = 10) -> list[str]:
-    """Distinct corpus ids in rank order, from passage source paths ("<id>.txt")."""
+    """Distinct document ids (file stems) in rank order, from passage source paths."""
     seen: dict[str, None] = {}
     for s in sources:
         seen.setdefault(Path(s).stem, None)
@@ -150,82 +298,261 @@ def recall(ranked: Sequence[str], relevant: frozenset[str], k: int) -> float:
 
 
 def highlight_hit(highlight: str, answers: Sequence[str]) -> bool:
+    """True when the text contains one of the gold answer strings (ignoring case)."""
     folded = highlight.casefold()
     return any(a.strip() and a.strip().casefold() in folded for a in answers)
+
+
+def _normalise(text: str) -> list[str]:
+    """SQuAD's answer normalisation: lower case, no punctuation or articles, single spaces."""
+    text = "".join(c for c in text.lower() if c not in string.punctuation and c not in "‘’“”")
+    return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD token F1 between a predicted and a gold answer.
+
+    Example:
+        >>> token_f1("2,500 troops", "2,500")
+        0.6666666666666666
+    """
+    p, g = _normalise(prediction), _normalise(gold)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not p or not g or not common:
+        return float(p == g)
+    precision, recall_ = common / len(p), common / len(g)
+    return 2 * precision * recall_ / (precision + recall_)
+
+
+def phrase_scores(phrase: str | None, answers: Sequence[str]) -> tuple[float, float]:
+    """(exact match, token F1) of an answer phrase against the best gold answer; (0, 0) for none."""
+    if not phrase or not answers:
+        return 0.0, 0.0
+    em = max(float(_normalise(phrase) == _normalise(a)) for a in answers)
+    return em, max(token_f1(phrase, a) for a in answers)
+
+
+def calibration(records: Sequence[Record], bins: int = CALIBRATION_BINS) -> tuple[list[tuple[float, float, int, float, float]], float]:
+    """Rows (low, high, questions, mean score, share correct) for equal-width score bins, and the ECE.
+
+    The expected calibration error is the question-weighted mean gap between a bin's mean
+    score and its share of correct answers.
+    """
+    rows, ece, total = [], 0.0, max(1, len(records))
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [r for r in records if lo <= r.score < hi or (b == bins - 1 and r.score >= hi)]
+        if not inside:
+            rows.append((lo, hi, 0, 0.0, 0.0))
+            continue
+        mean = float(np.mean([r.score for r in inside]))
+        share = float(np.mean([r.correct for r in inside]))
+        rows.append((lo, hi, len(inside), mean, share))
+        ece += len(inside) / total * abs(mean - share)
+    return rows, ece
 
 
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
 
-def evaluate_method(qa: QA, dataset: Dataset, method: str, ooc: Sequence[Question] = (),
-                    progress: Callable[[], None] | None = None) -> MethodReport:
-    """Ask every question with one retrieval method and aggregate the metrics."""
-    qa.settings = replace(qa.settings, method=method)
-    r1 = r5 = r10 = mrr = nd = hl = refused = 0.0
-    latencies: list[float] = []
-    for q in dataset.questions:
-        t0 = time.perf_counter()
-        answer = qa.ask(q.text, k=10)
-        latencies.append((time.perf_counter() - t0) * 1000)
-        ranked = ranked_documents([p.source for p in answer.passages])
-        r1 += recall(ranked, q.relevant, 1)
-        r5 += recall(ranked, q.relevant, 5)
-        r10 += recall(ranked, q.relevant, 10)
-        mrr += reciprocal_rank(ranked, q.relevant)
-        nd += ndcg(ranked, q.relevant)
-        hl += bool(answer.passages) and highlight_hit(answer.passages[0].highlight, q.answers)
-        refused += not answer.answered
-        if progress:
-            progress()
-    wrongly_answered = 0
-    for q in ooc:
-        wrongly_answered += qa.ask(q.text, k=1).answered
-        if progress:
-            progress()
-    n = max(1, len(dataset.questions))
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return float(np.mean(values)) if values else 0.0
+
+
+def summarise(method: str, subset: str, records: Sequence[Record], relevant: dict[str, frozenset[str]]) -> MethodReport:
+    """Aggregate per-question records into one report row."""
+    pos = [r for r in records if r.kind == "answerable"]
+    neg = [r for r in records if r.kind == "negative"]
+    ranked = [(r.ranked, relevant.get(r.id, frozenset())) for r in pos]
+    table, ece = calibration(records)
+    shown = [r for r in pos if r.phrase]
+    claims = [c for r in records for c in r.claims]
+    latencies = [r.latency_ms for r in records]
     return MethodReport(
-        method=method, questions=len(dataset.questions), recall_at_1=r1 / n, recall_at_5=r5 / n,
-        recall_at_10=r10 / n, mrr_at_10=mrr / n, ndcg_at_10=nd / n, highlight_accuracy=hl / n,
-        wrongly_refused=refused / n, latency_p50_ms=_percentile(latencies, 50),
-        latency_p95_ms=_percentile(latencies, 95), ooc_questions=len(ooc),
-        ooc_wrongly_answered=(wrongly_answered / len(ooc)) if ooc else None,
+        method=method, subset=subset, questions=len(pos), negatives=len(neg),
+        recall_at_1=_mean(recall(d, rel, 1) for d, rel in ranked),
+        recall_at_5=_mean(recall(d, rel, 5) for d, rel in ranked),
+        recall_at_10=_mean(recall(d, rel, 10) for d, rel in ranked),
+        mrr_at_10=_mean(reciprocal_rank(d, rel) for d, rel in ranked),
+        ndcg_at_10=_mean(ndcg(d, rel) for d, rel in ranked),
+        answer_top1=_mean(r.answer_top1 for r in pos), answer_top5=_mean(r.answer_top5 for r in pos),
+        highlight_accuracy=_mean(r.answer_highlight for r in pos),
+        wrongly_refused=_mean(not r.answered for r in pos),
+        negatives_answered=_mean(r.answered for r in neg) if neg else None,
+        confidently_wrong=_mean(r.answered and r.score >= CONFIDENT and not r.correct for r in records),
+        ece=ece, calibration=table,
+        phrase_shown=len(shown) / max(1, len(pos)),
+        phrase_precision=_mean(r.phrase_f1 >= 0.5 for r in shown) if shown else None,
+        phrase_em=_mean(r.phrase_em for r in pos), phrase_f1=_mean(r.phrase_f1 for r in pos),
+        also_claims=len(claims), also_precision=_mean(claims) if claims else None,
+        latency_p50_ms=_percentile(latencies, 50), latency_p95_ms=_percentile(latencies, 95),
     )
+
+
+# ------------------------------------------------------------------ asking
+
+
+def judge(q: Question, answer: Answer, kind: str, latency_ms: float) -> Record:
+    """The record of one asked question against its gold."""
+    passages = answer.passages
+    top = passages[0] if passages else None
+    ranked = tuple(ranked_documents([p.source for p in passages]))
+    def holds(p, text: str) -> bool:
+        return highlight_hit(text, q.answers) and (not q.strict or Path(p.source).stem in q.relevant)
+
+    top1 = top is not None and holds(top, top.text)
+    top_relevant = top is not None and Path(top.source).stem in q.relevant and not q.strict
+    phrase = getattr(top, "answer", None) if top is not None else None
+    phrase_text = getattr(phrase, "text", phrase) if phrase is not None else None
+    em, f1 = phrase_scores(phrase_text, q.answers)
+    claims: tuple[bool, ...] = ()
+    if q.reported_by is not None and top is not None and answer.answered:
+        claims = tuple(Path(s).stem in q.reported_by for s in top.also_in)
+    return Record(
+        id=q.id, kind=kind, answered=answer.answered, score=float(top.score) if top is not None else 0.0,
+        correct=kind == "answerable" and (top1 or top_relevant),
+        answer_top1=top1, answer_top5=any(holds(p, p.text) for p in passages[:5]),
+        answer_highlight=top is not None and holds(top, top.highlight),
+        ranked=ranked, phrase=phrase_text, phrase_em=em, phrase_f1=f1, claims=claims, latency_ms=latency_ms,
+        understood_as=getattr(answer, "understood_as", q.text),
+    )
+
+
+def ask_question(qa: Asker, q: Question, method: str, stems: dict[str, str], k: int = 10) -> tuple[Answer, float]:
+    """Ask `q` (with its history, filters and hidden documents) and time it."""
+    filters = dict(q.filters)
+    sources = filters.get("sources")
+    if sources is not None:
+        sources = [stems[s] for s in sources if s in stems]
+    if q.hidden:
+        sources = [src for stem, src in stems.items() if stem not in q.hidden and (sources is None or src in sources)]
+    t0 = time.perf_counter()
+    answer = qa.ask(q.text, k=k, sources=sources, since=filters.get("since"), until=filters.get("until"),
+                    include_undated=filters.get("include_undated", True), method=method, history=q.history)
+    return answer, (time.perf_counter() - t0) * 1000
+
+
+def run_questions(qa: Asker, questions: Sequence[tuple[Question, str]], method: str,
+                  progress: Callable[[], None] | None = None) -> list[Record]:
+    """Ask each (question, kind) with one method; the records, in order."""
+    stems = {Path(d.source).stem: d.source for d in qa.documents()}
+    records = []
+    for q, kind in questions:
+        answer, ms = ask_question(qa, q, method, stems)
+        records.append(judge(q, answer, kind, ms))
+        if progress:
+            progress()
+    return records
+
+
+def evaluate_subsets(qa: Asker, subsets: dict[str, list[tuple[Question, str]]], methods: Sequence[str],
+                     show_progress: bool = True) -> list[MethodReport]:
+    """Every subset of questions with every method, side by side."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise SourcesError(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    total = len(methods) * sum(len(v) for v in subsets.values())
+    rows = []
+    with tqdm(total=total, desc="asking", unit=" questions", disable=not show_progress) as bar:
+        for name, questions in subsets.items():
+            relevant = {q.id: q.relevant for q, _ in questions}
+            for method in methods:
+                records = run_questions(qa, questions, method, progress=lambda: bar.update(1))
+                rows.append(summarise(method, name, records, relevant))
+    return rows
 
 
 def evaluate(dataset: Dataset, methods: Sequence[str] = ("hybrid",), ooc: Sequence[Question] = (),
              settings: Settings | None = None, embedder: Embedder | None = None,
-             workdir: str | Path | None = None, show_progress: bool = True) -> Report:
-    """Index the dataset's corpus, then run every method over its questions, side by side."""
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise SourcesError(f"unknown method {', '.join(unknown)}; choose from {', '.join(METHODS)}")
-    with tempfile.TemporaryDirectory(prefix="qa-eval-", dir=workdir) as tmp:
-        sources = Path(tmp) / "sources"
-        write_sources(dataset, sources)
+             workdir: str | Path | None = None, show_progress: bool = True, negatives: bool = False,
+             paraphrases: Sequence[Question] = (), split: str = "all",
+             open_qa: Callable[..., Asker] | None = None) -> Report:
+    """Index the dataset's corpus, then run every method over its questions, side by side.
+
+    `workdir` keeps the written sources and the index there, so a later run reuses them
+    (only changes are re-indexed); without it a temporary folder is used. `split` ("all",
+    "fit" or "test") keeps that half of the questions (see `split_of`). `negatives` adds a
+    hidden-document negative for every question; `ooc` adds another set's questions.
+    """
+    keep = [q for q in dataset.questions if split == "all" or split_of(q.id) == split]
+    main = [(q, "answerable") for q in keep]
+    if negatives:
+        main += [(q, "negative") for q in hidden_negatives(dataset, keep)]
+    main += [(q, "negative") for q in ooc if split == "all" or split_of(q.id) == split]
+    subsets = {dataset.name: main}
+    if paraphrases:
+        para = [(q, "answerable") for q in paraphrases]
+        if negatives:
+            para += [(q, "negative") for q in hidden_negatives(dataset, paraphrases)]
+        subsets["paraphrases"] = para
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+        root = Path(workdir) if workdir is not None else Path(tmp)
+        write_sources(dataset, root / "sources")
         t0 = time.perf_counter()
-        qa = QA(sources, Path(tmp) / "index", settings=settings, embedder=embedder)
+        opener = open_qa or QA
+        qa = opener(root / "sources", root / "index", settings=settings, embedder=embedder)
         index_seconds = time.perf_counter() - t0
         qa.ask("warm-up question")
         report = Report(dataset.name, qa.last_report.documents, qa.last_report.passages, index_seconds)
-        total = len(methods) * (len(dataset.questions) + len(ooc))
-        with tqdm(total=total, desc="asking", unit=" questions", disable=not show_progress) as bar:
-            for method in methods:
-                report.methods.append(evaluate_method(qa, dataset, method, ooc, progress=lambda: bar.update(1)))
+        report.methods.extend(evaluate_subsets(qa, subsets, methods, show_progress))
     return report
 
 
+def evaluate_suite(questions: Sequence[Question], folders: Sequence[str | Path], name: str,
+                   methods: Sequence[str] = ("hybrid",), settings: Settings | None = None,
+                   embedder: Embedder | None = None, workdir: str | Path | None = None,
+                   show_progress: bool = True, open_qa: Callable[..., Asker] | None = None) -> Report:
+    """Run a scenario suite over the articles of `folders` (copied into one sources folder)."""
+    with tempfile.TemporaryDirectory(prefix="qa-suite-") as tmp:
+        root = Path(workdir) if workdir is not None else Path(tmp)
+        sources = root / "sources"
+        sources.mkdir(parents=True, exist_ok=True)
+        for folder in folders:
+            for path in sorted(Path(folder).iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    target = sources / path.name
+                    if not target.is_file() or target.read_bytes() != path.read_bytes():
+                        target.write_bytes(path.read_bytes())
+        t0 = time.perf_counter()
+        qa = (open_qa or QA)(sources, root / "index", settings=settings, embedder=embedder)
+        index_seconds = time.perf_counter() - t0
+        report = Report(name, qa.last_report.documents, qa.last_report.passages, index_seconds)
+        subset = [(q, "answerable" if q.answerable else "negative") for q in questions]
+        report.methods.extend(evaluate_subsets(qa, {name: subset}, methods, show_progress))
+    return report
+
+
+# ------------------------------------------------------------------ printing
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def format_table(report: Report) -> str:
-    """A Markdown table of the report, one row per method."""
+    """Markdown tables of the report: one row per subset and method, then a calibration table each."""
     head = (f"{report.dataset}: {report.documents} documents, {report.passages} passages, "
             f"indexed in {report.index_seconds:.1f} s\n\n"
-            "| method | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 | highlight | refused | OOC answered | p50 ms | p95 ms |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|")
+            "| subset | method | questions | R@1 | R@5 | nDCG@10 | answer top-1 | answer top-5 | highlight | "
+            "refused | negatives answered | confidently wrong | ECE | phrase shown | phrase precision | phrase EM | "
+            "phrase F1 | also-in precision | p50 ms | p95 ms |\n" + "|---" * 20 + "|")
     rows = [
-        f"| {m.method} | {m.recall_at_1:.3f} | {m.recall_at_5:.3f} | {m.recall_at_10:.3f} | {m.mrr_at_10:.3f} | "
-        f"{m.ndcg_at_10:.3f} | {m.highlight_accuracy:.3f} | {m.wrongly_refused:.3f} | "
-        f"{'-' if m.ooc_wrongly_answered is None else f'{m.ooc_wrongly_answered:.3f} (n={m.ooc_questions})'} | "
-        f"{m.latency_p50_ms:.1f} | {m.latency_p95_ms:.1f} |"
+        f"| {m.subset} | {m.method} | {m.questions}+{m.negatives} | {_f(m.recall_at_1)} | {_f(m.recall_at_5)} | "
+        f"{_f(m.ndcg_at_10)} | {_f(m.answer_top1)} | {_f(m.answer_top5)} | {_f(m.highlight_accuracy)} | "
+        f"{_f(m.wrongly_refused)} | {_f(m.negatives_answered)} | {_f(m.confidently_wrong)} | {_f(m.ece)} | "
+        f"{_f(m.phrase_shown)} | {_f(m.phrase_precision)} | {_f(m.phrase_em)} | {_f(m.phrase_f1)} | "
+        f"{_f(m.also_precision)} (n={m.also_claims}) | {m.latency_p50_ms:.1f} | {m.latency_p95_ms:.1f} |"
         for m in report.methods
     ]
-    return "\n".join([head, *rows])
+    tables = []
+    for m in report.methods:
+        if m.method != "hybrid":
+            continue
+        lines = [f"\nCalibration, {m.subset} ({m.method}): ECE {m.ece:.3f}\n",
+                 "| score | questions | mean score | share correct |", "|---|---|---|---|"]
+        lines += [f"| {lo:.1f}–{hi:.1f} | {n} | {_f(mean if n else None, 2)} | {_f(share if n else None, 2)} |"
+                  for lo, hi, n, mean, share in m.calibration]
+        tables.append("\n".join(lines))
+    return "\n".join([head, *rows, *tables])

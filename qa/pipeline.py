@@ -19,20 +19,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import threading
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from qa.answers import Answer, Passage
-from qa.config import SUPPORTED_SUFFIXES, Settings
+from qa.answers import Answer, AnswerSpan, Passage
+from qa.config import METHODS, SUPPORTED_SUFFIXES, Settings
+from qa.conversation import Conversation, Resolution, readings
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
-from qa.highlighting import best_sentences
+from qa.highlighting import ANSWER_MIN_CONFIDENCE, answer_phrase, best_sentences
 from qa.indexing import IndexReport, Progress, sync
 from qa.lexical import terms
 from qa.retrieval import Hit, Scorer, search
@@ -53,14 +55,13 @@ class DocumentInfo:
 
 @dataclass
 class _Selected:
-    """A passage chosen for the answer, with the sources found to agree with it."""
+    """A passage chosen for the answer: its best hit and the sentence units it spans (merged passages widen it)."""
 
     hit: Hit
     doc: int
-    passage: int  # number of the passage within its document
-    start: int
-    end: int
-    also_in: list[str]
+    first: int  # [first, last) over the document's sentence units
+    last: int
+    merged: bool = False
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -183,86 +184,253 @@ class QA:
 
     # -- asking -----------------------------------------------------------------------
 
+    def conversation(self) -> Conversation:
+        """A conversation over this collection: each question is read against the turns before it.
+
+        Example:
+            >>> chat = QA("sources", "index").conversation()       # doctest: +SKIP
+            >>> chat.ask("how many US troops are in Iraq?")         # doctest: +SKIP
+            >>> chat.ask("and in Syria?").understood_as             # doctest: +SKIP
+            'how many US troops are in Syria?'
+        """
+        return Conversation(self)
+
     def ask(
         self,
         question: str,
         k: int = 5,
-        sources: Sequence[str] | None = None,
+        sources: Sequence[str] | str | None = None,
         since: str | None = None,
         until: str | None = None,
+        include_undated: bool = True,
+        method: str | None = None,
+        history: Sequence[str] = (),
     ) -> Answer:
-        """The passages that answer `question`, best first (at most k).
+        """The passages that answer `question`, best first (at most k, 1 to MAX_K).
 
         `sources` restricts the search to those documents (paths relative to the sources
-        folder); `since`/`until` (ISO dates, inclusive) to documents dated in that range.
+        folder; one path may be given as a string); `since`/`until` (ISO dates, inclusive)
+        to documents dated in that range, and to undated ones unless `include_undated` is
+        False (the answer counts them either way). `method` ranks with "hybrid" (default),
+        "bm25" or "dense" only. `history` holds the questions asked before in a
+        conversation, oldest first: a follow-up is read against them, and the reading that
+        the articles support best is answered (see `Answer.understood_as`).
         """
         text = clean_question(question, self.settings.max_question_chars)
+        k = _check_k(k)
         since, until = _iso_date(since, "since"), _iso_date(until, "until")
+        method = method or self.settings.method
+        if method not in METHODS:
+            raise QuestionError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
         store = self._current_store()
         if not store.documents:
             raise SourcesError(f"no documents to search in {self.sources}: add .txt, .md or .html files")
-        query_terms = terms(text)
-        vector = self.embedder.encode([text])[0]
-        allowed = self._allowed(store, sources, since, until)
-        hits = search(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, self.settings.method)
-        selected = self._select(store, hits, max(1, int(k)))
-        # Whatever the ranking method, the calibrated model decides whether anything answers.
-        answered = bool(hits) and float(self.scorer(np.array([hits[0].features]))[0]) >= self.scorer.threshold
-        weights = store.term_weights(query_terms)
-        passages = tuple(self._passage(store, s, text, weights) for s in selected)
-        return Answer(question=question, answered=answered, passages=passages)
+        scope = self._scope(store, _check_sources(store, sources), since, until, include_undated)
+        earlier = [h for h in history if isinstance(h, str) and h.strip()]
+        best = self._retrieve(store, text, scope.allowed, method)
+        if earlier:
+            answer_text = self._previous_answer_text(store, text, earlier, scope.allowed)
+            typed = best
+            for reading in readings(text, earlier, answer_text):
+                found = self._retrieve(store, reading.question, scope.allowed, method, reading)
+                # A fragment ("what about France?") is no question on its own: its completion is
+                # what was asked. A whole question is re-read only when the articles support the
+                # re-reading clearly better than the question as typed.
+                if reading.fragment or (found.support >= typed.support + REWRITE_MARGIN and found.support > best.support):
+                    best = found
+        selected = self._select(store, best.hits, k)
+        weights = store.term_weights(best.terms)
+        passages = [self._passage(store, s, best.question, weights) for s in selected]
+        passages = _agreeing(passages, selected, store, self.settings.agreement_cosine)
+        reading = best.reading
+        return Answer(
+            question=question, answered=bool(best.hits) and best.support >= self.scorer.threshold,
+            passages=tuple(passages), understood_as=best.question if reading else text,
+            note=reading.note if reading else "", undated_included=scope.undated_included,
+            undated_excluded=scope.undated_excluded,
+        )
 
-    def _allowed(self, store: Store, sources: Sequence[str] | None, since: str | None, until: str | None) -> np.ndarray | None:
+    def _retrieve(self, store: Store, question: str, allowed: np.ndarray | None, method: str,
+                  reading: Resolution | None = None) -> _Retrieval:
+        query_terms = terms(question)
+        vector = self.embedder.encode([question])[0]
+        hits = search(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, method, question)
+        # Whatever the ranking method, the calibrated model says how well the top passage answers.
+        support = float(self.scorer(np.array([hits[0].features], dtype=np.float32))[0]) if hits else 0.0
+        return _Retrieval(question, query_terms, hits, support, reading)
+
+    def _previous_answer_text(self, store: Store, question: str, earlier: list[str], allowed: np.ndarray | None) -> str:
+        """The highlight that answered the last question, when this one may refer to it ("he", "that deal")."""
+        if not _REFERS.search(question):
+            return ""
+        previous = self._retrieve(store, earlier[-1], allowed, self.settings.method)
+        if not previous.hits:
+            return ""
+        chosen = self._select(store, previous.hits, 1)
+        top = self._passage(store, chosen[0], previous.question, store.term_weights(previous.terms))
+        return top.answer.text + " " + top.highlight if top.answer else top.highlight
+
+    def _scope(self, store: Store, sources: list[str] | None, since: str | None, until: str | None,
+               include_undated: bool) -> _Scope:
+        """The passages a question may search, and the undated articles a date filter met."""
         if sources is None and since is None and until is None:
-            return None
+            return _Scope(None)
         wanted = set(sources) if sources is not None else None
+        in_sources = [wanted is None or d.source in wanted for d in store.documents]
+        dated = since is not None or until is not None
+        undated = sum(1 for d, ok in zip(store.documents, in_sources) if ok and d.date is None) if dated else 0
         ok_docs = np.array([
-            (wanted is None or d.source in wanted)
-            and (since is None or (d.date is not None and d.date >= since))
-            and (until is None or (d.date is not None and d.date <= until))
-            for d in store.documents
+            ok and (
+                (d.date is None and include_undated)
+                or (d.date is not None and (since is None or d.date >= since) and (until is None or d.date <= until))
+            )
+            for d, ok in zip(store.documents, in_sources)
         ], dtype=bool)
-        return ok_docs[store.passage_doc]
+        return _Scope(ok_docs[store.passage_doc], undated if include_undated else 0, 0 if include_undated else undated)
 
     def _select(self, store: Store, hits: list[Hit], k: int) -> list[_Selected]:
-        """Best hits, skipping passages that overlap a better one of the same document, noting agreement."""
+        """The best k passages; a passage that overlaps a better one of the same document is merged into it."""
         chosen: list[_Selected] = []
         for hit in hits:
-            if len(chosen) == k:
-                break
             doc, i = store.locate(hit.passage)
             d = int(store.passage_doc[hit.passage])
-            start, end = doc.passage_span(i)
-            if any(c.doc == d and start < c.end and c.start < end for c in chosen):
-                continue  # overlaps a better passage of the same document: grouped under it
-            chosen.append(_Selected(hit, d, i, start, end, []))
-        vectors = store.vectors(np.array([c.hit.passage for c in chosen], dtype=np.int64)) if chosen else None
-        for a, va in zip(chosen, vectors if vectors is not None else []):
-            for b, vb in zip(chosen, vectors):
-                if a.doc != b.doc and float(va @ vb) >= self.settings.agreement_cosine:
-                    a.also_in.append(store.documents[b.doc].source)
+            first, last = doc.passages[i]
+            homes = [c for c in chosen if c.doc == d and first < c.last and c.first < last]
+            if homes:
+                home = homes[0]
+                lo, hi = min(home.first, first), max(home.last, last)
+                clear = all(c is home or c.doc != d or hi <= c.first or c.last <= lo for c in chosen)
+                if len(homes) == 1 and not home.merged and clear:  # two passages at most: it stays readable
+                    home.first, home.last, home.merged = lo, hi, True
+                continue
+            if len(chosen) == k:
+                break
+            chosen.append(_Selected(hit, d, first, last))
         return chosen
 
     def _passage(self, store: Store, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
         doc: StoredDocument = store.documents[s.doc]
-        first_unit, last_unit = doc.passages[s.passage]
-        units = doc.units[first_unit:last_unit]
+        units = doc.units[s.first : s.last]
+        start, end = units[0][0], units[-1][1]
         first, last = best_sentences([doc.text[a:b] for a, b in units], question, weights)
-        best = (units[first][0], units[last - 1][1]) if units else (s.start, s.end)
+        best = (units[first][0], units[last - 1][1])
+        highlight = doc.text[best[0] : best[1]]
+        found = answer_phrase(question, highlight)
+        phrase = None
+        if found is not None and found.confidence >= ANSWER_MIN_CONFIDENCE:
+            phrase = AnswerSpan(found.text, best[0] + found.start, best[0] + found.end, found.kind)
         return Passage(
-            text=doc.text[s.start : s.end], source=doc.source, title=doc.title, date=doc.date,
-            start=s.start, end=s.end, score=round(s.hit.score, 4),
-            highlight=doc.text[best[0] : best[1]], highlight_start=best[0], highlight_end=best[1],
-            also_in=tuple(dict.fromkeys(s.also_in)),
+            text=doc.text[start:end], source=doc.source, title=doc.title, date=doc.date,
+            start=start, end=end, score=round(s.hit.score, 4),
+            highlight=highlight, highlight_start=best[0], highlight_end=best[1], answer=phrase,
         )
+
+
+# A whole question is re-read from the turns before only when its best passage scores this much higher.
+REWRITE_MARGIN = 0.1
+# At most this many passages per answer.
+MAX_K = 50
+# Words by which a question may refer to the previous answer.
+_REFERS = re.compile(r"\b(he|she|him|his|her|that|this|those|these)\b", re.I)
+
+
+@dataclass(frozen=True)
+class _Retrieval:
+    """One reading of a question and what it found."""
+
+    question: str
+    terms: list[str]
+    hits: list[Hit]
+    support: float  # the calibrated score of the top passage
+    reading: Resolution | None = None
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which passages a question may search (None: all) and the undated articles a date filter met."""
+
+    allowed: np.ndarray | None
+    undated_included: int = 0
+    undated_excluded: int = 0
+
+
+def _check_k(k: object) -> int:
+    """`k` as an int from 1 to MAX_K, or QuestionError saying what is expected."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= int(k) <= MAX_K:
+        raise QuestionError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+    return int(k)
+
+
+def _check_sources(store: Store, sources: Sequence[str] | str | None) -> list[str] | None:
+    """The source filter as a list of known sources; one string is one source; unknown ones are an error."""
+    if sources is None:
+        return None
+    if isinstance(sources, str):
+        sources = [sources]
+    sources = list(sources)
+    unknown = [s for s in sources if not isinstance(s, str) or s not in store.by_source]
+    if unknown:
+        raise QuestionError(f"no article {unknown[0]!r} in the collection; sources are paths relative to the "
+                            f"sources folder, as listed by QA.documents()")
+    return sources
+
+
+_FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'-]*[a-z][\w’'-]*")
+
+
+def _facts(text: str, skip: set[str]) -> tuple[set[str], set[str]]:
+    """(numbers, name terms) a highlight states, less the question's own terms."""
+    numbers, names = set(), set()
+    for i, match in enumerate(_FACT.finditer(text)):
+        token = match.group().rstrip(".,")
+        if token[:1].isdigit():
+            numbers.add(token.replace(",", ""))
+        elif match.start() > 0 and text[: match.start()].rstrip()[-1:] not in ".!?\n":
+            names.update(t for t in terms(token) if t not in skip)
+    return numbers - skip, names
+
+
+def _agreeing(passages: list[Passage], selected: list[_Selected], store: Store, threshold: float) -> list[Passage]:
+    """Passages with `also_in` naming the other articles whose passage states the same fact.
+
+    Two passages agree when their vectors are close (cosine >= threshold) and the other one
+    holds a number and most names that the answer phrase (else the highlight) states: close
+    wording on the same topic is not enough.
+    """
+    if len(passages) < 2:
+        return passages
+    vectors = store.vectors(np.array([s.hit.passage for s in selected], dtype=np.int64))
+    out = []
+    for a, (pa, va) in enumerate(zip(passages, vectors)):
+        numbers, names = _facts(pa.answer.text if pa.answer is not None else pa.highlight, set())
+        also = []
+        for b, (pb, vb) in enumerate(zip(passages, vectors)):
+            if b == a or pb.source == pa.source or pb.source in also or float(va @ vb) < threshold:
+                continue
+            text_terms = set(terms(pb.text))
+            text_numbers = {n.replace(",", "") for n in re.findall(r"\d[\d,.]*\d|\d", pb.text)}
+            if (not numbers or numbers & text_numbers) and (not names or len(names & text_terms) >= 0.6 * len(names)):
+                also.append(pb.source)
+        out.append(replace(pa, also_in=tuple(also)))
+    return out
 
 
 _default: dict[tuple[Path, Path], QA] = {}
 _default_lock = threading.Lock()
 
 
-def ask(question: str, k: int = 5) -> Answer:
-    """Ask the default collection (./sources, indexed in ./index).
+def _default_qa() -> QA:
+    """The QA over the default folders (./sources, indexed in ./index), opened once."""
+    settings = Settings()
+    key = (Path(settings.sources).resolve(), Path(settings.index).resolve())
+    with _default_lock:
+        if key not in _default:
+            _default[key] = QA(settings.sources, settings.index, settings)
+        return _default[key]
+
+
+def ask(question: str, k: int = 5, **options) -> Answer:
+    """Ask the default collection (./sources, indexed in ./index); options as for `QA.ask`.
 
     The first call loads the model and builds or updates the index; later calls reuse it.
 
@@ -270,9 +438,17 @@ def ask(question: str, k: int = 5) -> Answer:
         >>> from qa import ask
         >>> print(ask("how many troops stay in Kurdistan?"))   # doctest: +SKIP
     """
-    settings = Settings()
-    key = (Path(settings.sources).resolve(), Path(settings.index).resolve())
-    with _default_lock:
-        if key not in _default:
-            _default[key] = QA(settings.sources, settings.index, settings)
-    return _default[key].ask(question, k=k)
+    return _default_qa().ask(question, k=k, **options)
+
+
+def conversation() -> Conversation:
+    """A conversation over the default collection: follow-ups are read against earlier turns.
+
+    Example:
+        >>> from qa import conversation
+        >>> chat = conversation()                                   # doctest: +SKIP
+        >>> chat.ask("who is Iraq's defense minister?")             # doctest: +SKIP
+        >>> chat.ask("and the prime minister?").understood_as       # doctest: +SKIP
+        "who is Iraq's prime minister?"
+    """
+    return _default_qa().conversation()

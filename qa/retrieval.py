@@ -1,47 +1,79 @@
 """Find the passages that answer a question: dense (FAISS) and keyword (BM25) search, fused.
 
 Each retriever proposes its best candidates; every candidate is then described by a few
-signals (`FEATURES`): the cosine between question and passage vectors, how far that is
-below the best cosine for this question, the passage's BM25 score relative to the best one
-for this question, and the share of the question's terms (weighted by rarity) that the
-passage contains. A logistic model of these signals (`Scorer`) gives a 0-1 score that both
-ranks the passages and says whether any of them answers. Its weights were fitted on data
-(bench/calibrate.py), not set by hand.
+signals (`FEATURES`):
+- `cosine`: question against passage vector, and `cosine_gap`: how far below this
+  question's best cosine it is;
+- `bm25`: the passage's BM25 score relative to the best one for this question;
+- `coverage`: the idf-weighted share of the question's terms the passage contains. A term
+  no article uses weighs as much as an average term of the question, not as the rarest
+  possible one: a synonym costs a user little (people ask in their own words), while a
+  question mostly about things the articles never mention scores low;
+- `sentence_coverage`: the same share within the passage's best sentence (or two in a
+  row), so that terms scattered over a passage count less than terms stated together;
+- `type_missing`: 1 when the question asks for a kind of answer (a number for "how many",
+  a date for "when", a name for "who", a place for "where") and the passage's sentence
+  that holds most of the question's terms (idf-weighted) has none, else 0.
+A first logistic model (`Scorer.first`) over the first four ranks every candidate; the
+best `Scorer.rerank` of them get the sentence signals, which are costlier, and the full
+model (`Scorer.weights`) ranks them and gives the 0-1 score. That score is calibrated on
+the top passage: of the questions whose top passage scores about 0.9, about nine in ten
+have a right top passage. `Scorer.threshold` is the score from which something answers.
+The weights come from bench/calibrate.py (fitted on half of xquad-en, squad2-dev and
+news-2023, with out-of-collection questions), not set by hand.
 
 Example:
-    >>> from qa.retrieval import search, Scorer
-    >>> hits = search(store, question_vector, terms("troops in Kurdistan"), Scorer(), 50)  # doctest: +SKIP
-    >>> hits[0].score                                                                     # doctest: +SKIP
-    0.97
+    >>> import numpy as np
+    >>> from qa.retrieval import Scorer
+    >>> scorer = Scorer()
+    >>> strong = np.array([[0.8, 0.0, 1.0, 1.0, 1.0, 0.0]], dtype=np.float32)
+    >>> bool(scorer(strong)[0] > scorer.threshold)
+    True
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from qa.highlighting import answer_type
+from qa.lexical import terms
 from qa.store import Store
 
-FEATURES = ("cosine", "cosine_gap", "bm25", "coverage")
+FEATURES = ("cosine", "cosine_gap", "bm25", "coverage", "sentence_coverage", "type_missing")
+FIRST_STAGE = 4  # the first FEATURES, cheap for every candidate
 
 
 @dataclass(frozen=True)
 class Scorer:
-    """A logistic model over `FEATURES`; `threshold` is the score from which a passage answers.
+    """Logistic models over `FEATURES`: `first` (first four) ranks all, the full one reranks the best.
 
-    The defaults come from bench/calibrate.py (fitted on xquad-en, with held-out articles
-    as out-of-collection questions); squad2-dev was not used to fit them.
+    The defaults come from bench/calibrate.py; see the module docstring.
     """
 
-    bias: float = -5.768
-    weights: tuple[float, ...] = (8.550, 5.427, 0.493, 5.859)
-    threshold: float = 0.5
+    bias: float = -6.643
+    weights: tuple[float, ...] = (3.550, 5.559, 1.922, 0.528, 3.145, -0.815)
+    first_bias: float = -5.413
+    first: tuple[float, ...] = (3.288, 3.039, 3.341, 0.497)
+    threshold: float = 0.149
+    rerank: int = 12
+    # Calibration: score = sigmoid(c0 + c1 * logit), fitted on whether the top passage is right.
+    calibration: tuple[float, float] = (0.844, 1.200)
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """The full model's logit for rows of all FEATURES (for ranking)."""
+        return self.bias + features @ np.asarray(self.weights, dtype=np.float32)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
-        z = self.bias + features @ np.asarray(self.weights, dtype=np.float32)
-        return 1.0 / (1.0 + np.exp(-z))
+        """Calibrated 0-1 scores of rows of all FEATURES."""
+        c0, c1 = self.calibration
+        return 1.0 / (1.0 + np.exp(-(c0 + c1 * self.logits(features))))
+
+    def first_stage(self, features: np.ndarray) -> np.ndarray:
+        """The first model's logit over the first FIRST_STAGE features (for ranking only)."""
+        return self.first_bias + features[:, :FIRST_STAGE] @ np.asarray(self.first, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -53,36 +85,78 @@ class Hit:
     features: tuple[float, ...]
 
 
-def _query_term_ids(store: Store, query_terms: list[str]) -> tuple[np.ndarray, float]:
-    """Vocabulary ids of the distinct known query terms, and the idf weight of the unknown ones.
+def unknown_weight(weights: dict[str, float], query_terms: list[str]) -> float:
+    """What the question's terms that no article uses weigh together: each as much as an
+    average known term of the question (not as the rarest possible term, so a synonym costs
+    a user little, while a question mostly about things the articles never mention scores low).
 
-    A term that occurs nowhere in the collection is as rare as a term can be, so it counts
-    with the highest idf: a question about things the sources never mention loses coverage.
+    Example:
+        >>> unknown_weight({"troop": 2.0, "iraq": 4.0}, ["troop", "iraq", "soldier"])
+        3.0
     """
-    distinct = list(dict.fromkeys(query_terms))
-    if store.bm25 is None:
-        return np.zeros(0, dtype=np.int64), 0.0
-    vocab = store.bm25.vocab_dict
-    known = np.array([vocab[t] for t in distinct if t in vocab], dtype=np.int64)
-    max_idf = math.log(1.0 + (len(store) + 0.5) / 0.5)
-    return known, (len(distinct) - len(known)) * max_idf
+    unknown = len(set(query_terms) - set(weights))
+    return unknown * (sum(weights.values()) / len(weights)) if weights else 0.0
 
 
 def coverage(store: Store, passages: np.ndarray, query_terms: list[str]) -> np.ndarray:
-    """Idf-weighted share of the question's distinct terms found in each passage.
+    """Idf-weighted share of the question's distinct terms found in each passage (see `unknown_weight`).
 
     Read from BM25's term-by-passage matrix, so nothing is re-tokenised at question time.
     """
-    known, unknown_weight = _query_term_ids(store, query_terms)
     out = np.zeros(len(passages), dtype=np.float32)
-    if len(known) == 0 or store.bm25 is None:
+    if store.bm25 is None:
+        return out
+    vocab = store.bm25.vocab_dict
+    known = np.array([vocab[t] for t in dict.fromkeys(query_terms) if t in vocab], dtype=np.int64)
+    if len(known) == 0:
         return out
     idf = store.idf[known]
     indptr, indices = store.bm25.scores["indptr"], store.bm25.scores["indices"]
     for term, weight in zip(known, idf):
         holders = indices[indptr[term] : indptr[term + 1]]
         out += np.isin(passages, holders) * weight
-    return out / (float(idf.sum()) + unknown_weight)
+    weights = {t: float(w) for t, w in zip(dict.fromkeys(t for t in query_terms if t in vocab), idf)}
+    return out / (float(idf.sum()) + unknown_weight(weights, query_terms))
+
+
+def sentence_signals(sentences: Sequence[str], weights: dict[str, float], pattern,
+                     unknown: float = 0.0) -> tuple[float, float]:
+    """(best coverage of one sentence or two in a row, 1 if the best single sentence lacks the asked answer type).
+
+    `unknown` is the weight of the question's terms no article uses (see `unknown_weight`).
+
+    Example:
+        >>> sentence_signals(["Troops stay.", "It rained in Syria."], {"troop": 1.0, "syria": 2.0}, None)
+        (1.0, 0.0)
+    """
+    total = sum(weights.values()) + unknown
+    if not sentences or not weights:
+        return 0.0, float(pattern is not None)
+    found = [set(weights).intersection(terms(s)) for s in sentences]
+    best = -1.0
+    for i in range(len(sentences)):
+        for last in (i + 1, i + 2):
+            if last > len(sentences):
+                continue
+            value = sum(weights[t] for t in set().union(*found[i:last])) / total
+            best = max(best, value)
+    if pattern is None:
+        return best, 0.0
+    # The answer should sit in the sentence that says most of what was asked ("France" in
+    # "how many troops are in France?"), not anywhere in the passage.
+    single = [sum(weights[t] for t in f) for f in found]
+    top = max(single)
+    if top <= 0:
+        return best, 1.0
+    beside = [s for s, value in zip(sentences, single) if value >= top - 1e-9]
+    return best, float(not any(pattern.search(s) is not None for s in beside))
+
+
+def passage_sentences(store: Store, passage: int) -> list[str]:
+    """The sentence units of a passage, as text."""
+    doc, i = store.locate(passage)
+    first, last = doc.passages[i]
+    return [doc.text[a:b] for a, b in doc.units[first:last]]
 
 
 def candidates(
@@ -93,7 +167,11 @@ def candidates(
     allowed: np.ndarray | None = None,
     method: str = "hybrid",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate passages of `method`'s retrievers and their feature rows (see FEATURES)."""
+    """Candidate passages of `method`'s retrievers and their first-stage feature rows.
+
+    The sentence signals (the last two FEATURES) are left at 0 here; `add_sentence_signals`
+    fills them for the candidates worth it.
+    """
     n = len(store)
     empty = np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
     if n == 0 or (allowed is not None and not allowed.any()):
@@ -116,8 +194,20 @@ def candidates(
     cos = store.vectors(passages) @ query_vector.astype(np.float32)
     best_bm25 = float(bm25_all[passages].max())
     rel_bm25 = bm25_all[passages] / best_bm25 if best_bm25 > 0 else np.zeros(len(passages), np.float32)
-    features = np.column_stack([cos, cos - cos.max(), rel_bm25, coverage(store, passages, query_terms)])
+    zeros = np.zeros(len(passages), dtype=np.float32)
+    features = np.column_stack([cos, cos - cos.max(), rel_bm25, coverage(store, passages, query_terms), zeros, zeros])
     return passages, features.astype(np.float32)
+
+
+def add_sentence_signals(store: Store, passages: np.ndarray, features: np.ndarray, rows: np.ndarray,
+                         query_terms: list[str], question: str) -> None:
+    """Fill the sentence signals of `features[rows]` in place."""
+    weights = store.term_weights(query_terms)
+    unknown = unknown_weight(weights, query_terms)
+    pattern = answer_type(question)
+    for r in rows:
+        features[r, 4], features[r, 5] = sentence_signals(passage_sentences(store, int(passages[r])), weights, pattern,
+                                                          unknown)
 
 
 def search(
@@ -128,19 +218,32 @@ def search(
     k: int,
     allowed: np.ndarray | None = None,
     method: str = "hybrid",
+    question: str = "",
 ) -> list[Hit]:
     """Candidates from the retrievers of `method`, scored and sorted best first.
 
-    "hybrid" ranks by the scorer over both retrievers' candidates; "dense" and "bm25"
-    (for comparison) take candidates from one retriever and rank by its own score.
-    `allowed` is an optional boolean mask over passages (filters by source or date).
+    "hybrid" ranks by the scorer: the first model over every candidate, then the full
+    model over the best `scorer.rerank`, which lead; "dense" and "bm25" (for comparison)
+    take candidates from one retriever and rank by its own score. `allowed` is an
+    optional boolean mask over passages (filters by source or date).
     """
     passages, features = candidates(store, query_vector, query_terms, k, allowed, method)
-    if method == "dense":
-        scores = np.clip(features[:, 0], 0.0, 1.0)
-    elif method == "bm25":
-        scores = features[:, 2]
+    if len(passages) == 0:
+        return []
+    if method in ("dense", "bm25"):
+        scores = np.clip(features[:, 0], 0.0, 1.0) if method == "dense" else features[:, 2]
+        # The calibrated model still decides whether the top passage answers: give it its signals.
+        add_sentence_signals(store, passages, features, np.argsort(-scores, kind="stable")[:1], query_terms, question)
     else:
-        scores = scorer(features)
+        first = scorer.first_stage(features)
+        head = np.argsort(-first, kind="stable")[: scorer.rerank]
+        add_sentence_signals(store, passages, features, head, query_terms, question)
+        full = scorer(features[head])
+        # The rest follow the reranked head, in first-stage order, never scoring above it.
+        scores = np.full(len(passages), -1.0, dtype=np.float64)
+        rest = np.setdiff1d(np.arange(len(passages)), head)
+        rest_scores = 1.0 / (1.0 + np.exp(-first[rest]))
+        scores[rest] = np.minimum(rest_scores, float(full.min()) - 1e-6) if len(rest) else rest_scores
+        scores[head] = full
     order = np.argsort(-scores, kind="stable")
-    return [Hit(int(passages[i]), float(scores[i]), tuple(map(float, features[i]))) for i in order]
+    return [Hit(int(passages[i]), float(max(scores[i], 0.0)), tuple(map(float, features[i]))) for i in order]

@@ -16,7 +16,6 @@ from gradio_client import Client  # noqa: E402
 
 from qa import QA, Answer, Passage  # noqa: E402
 from qa.chat import NO_ANSWER, build_app, launch_options, render_answer, render_collection  # noqa: E402
-from qa.conversation import resolve  # noqa: E402
 from qa.pipeline import DocumentInfo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,10 +73,21 @@ def test_api_filters_and_abstention(client: Client) -> None:
     only = "us-to-withdraw-most-troops-from-iraq.txt"
     data = client.predict(KURDISTAN, sources=[only], api_name="/ask_json")
     assert {p["source"] for p in data["passages"]} == {only}
-    dated = client.predict(KURDISTAN, since="2024-09-01", until="2024-09-30", api_name="/ask_json")
+    dated = client.predict(KURDISTAN, since="2024-09-01", until="2024-09-30", include_undated=False, api_name="/ask_json")
     assert {p["source"] for p in dated["passages"]} == {"us-military-presence-in-iraq-post-withdrawal.txt"}
+    assert dated["undated_excluded"] == 1
+    with_undated = client.predict(KURDISTAN, since="2024-09-01", until="2024-09-30", api_name="/ask_json")
+    assert with_undated["undated_included"] == 1 and only in {p["source"] for p in with_undated["passages"]}
     text = client.predict("What is a good recipe for banana bread?", api_name="/ask")
     assert text.startswith(f"**{NO_ANSWER}**")
+
+
+def test_api_reads_a_follow_up_against_its_history(client: Client) -> None:
+    data = client.predict("and in Syria?", history=["how many US troops are in Iraq?"], api_name="/ask_json")
+    assert data["understood_as"] == "how many US troops are in Syria?"
+    assert "900" in data["passages"][0]["highlight"]
+    text = client.predict("and in Syria?", history=["how many US troops are in Iraq?"], api_name="/ask")
+    assert text.startswith("*Read as “how many US troops are in Syria?”")
 
 
 def test_api_errors_carry_the_message(client: Client) -> None:
@@ -120,6 +130,6 @@ def test_no_answer_says_so_and_explains_a_follow_up(seed_qa: QA) -> None:
     miss = seed_qa.ask("What is a good recipe for banana bread?")
     shown = render_answer(miss, {})
     assert NO_ANSWER in shown and "nearest passages" in shown
-    follow = resolve("and in Syria?", ["how many US troops are in Iraq?"])
-    shown = render_answer(seed_qa.ask(follow.question), {}, resolution=follow)
-    assert "Understood as “how many US troops are in Syria?”" in shown
+    follow = seed_qa.ask("and in Syria?", history=["how many US troops are in Iraq?"])
+    shown = render_answer(follow, {})
+    assert "Read as “how many US troops are in Syria?”, following on from “how many US troops are in Iraq?”." in shown

@@ -243,3 +243,38 @@ def test_article_markup_is_shown_as_text_never_run(page: Page, tmp_path: Path) -
     expect(page.locator("#qa-document")).to_contain_text(image)
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("#qa-chat img[src='x'], #qa-document img[src='x'], #qa-chat script").count() == 0
+
+
+def test_the_answer_phrase_is_shown_in_bold(page: Page) -> None:
+    ask(page, "when was the Global Coalition formed?")
+    reply = last_answer(page)
+    phrase = reply.locator(".qa-answer-phrase strong").first
+    expect(phrase).to_have_text("2014")
+    expect(reply.locator(FIRST_MARK + " strong.qa-phrase").first).to_have_text("2014")
+    assert phrase.evaluate("e => getComputedStyle(e).fontWeight") in ("700", "bold")
+
+
+def test_a_follow_up_says_how_it_was_read(page: Page) -> None:
+    ask(page, "who is Iraq's defense minister?")
+    expect(last_answer(page)).to_contain_text("Thabit al-Abbasi")
+    ask(page, "and the prime minister?")
+    reply = last_answer(page)
+    expect(reply.locator(".qa-note")).to_have_text(
+        "Read as “who is Iraq's prime minister?”, following on from “who is Iraq's defense minister?”.")
+    expect(reply.locator(".qa-passage").first).to_contain_text("Al-Sudani")
+    expect(reply.locator(".qa-none")).to_have_count(0)
+
+
+def test_a_date_filter_counts_the_undated_articles(page: Page) -> None:
+    page.get_by_text("Filters").click()
+    page.fill("#qa-since textarea, #qa-since input", "2024-09-01")
+    ask(page, "who is Iraq's defense minister?")
+    reply = last_answer(page)
+    expect(reply.locator(".qa-note").first).to_have_text("The date filter also searched 1 undated article.")
+    expect(reply.locator(".qa-passage").first).to_contain_text("Thabit al-Abbasi")
+    expect(reply.locator(".qa-source").first).to_contain_text("undated")
+    page.locator("#qa-undated input").uncheck()
+    ask(page, "who is Iraq's defense minister?")
+    reply = last_answer(page)
+    expect(reply.locator(".qa-note").first).to_have_text("The date filter left out 1 undated article.")
+    expect(reply).not_to_contain_text("Thabit al-Abbasi")

@@ -97,9 +97,13 @@ def test_filters_restrict_the_search(seed_qa: QA) -> None:
     only = "us-to-withdraw-most-troops-from-iraq.txt"
     answer = seed_qa.ask("how many troops stay in Kurdistan?", sources=[only])
     assert {p.source for p in answer.passages} == {only}
-    dated = seed_qa.ask("how many troops stay in Kurdistan?", since="2024-09-01", until="2024-09-30")
+    dated = seed_qa.ask("how many troops stay in Kurdistan?", since="2024-09-01", until="2024-09-30",
+                        include_undated=False)
     assert {p.source for p in dated.passages} == {"us-military-presence-in-iraq-post-withdrawal.txt"}
-    assert seed_qa.ask("troops", since="2030-01-01").passages == ()
+    assert dated.undated_excluded == 1
+    assert seed_qa.ask("troops", since="2030-01-01", include_undated=False).passages == ()
+    later = seed_qa.ask("troops", since="2030-01-01")
+    assert {p.source for p in later.passages} == {only} and later.undated_included == 1
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t", "?!?...", "\x00\x01\x02", "x" * 100_000])
