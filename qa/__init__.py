@@ -8,6 +8,10 @@ The public API is what this module exports:
     (True, 'us-military-presence-in-iraq-post-withdrawal.txt')
     >>> qa = QA(sources="my-articles", index="my-index")          # doctest: +SKIP
     >>> print(qa.ask("who is Iraq's defence minister?", k=3))    # doctest: +SKIP
+    >>> chat = qa.conversation()                                  # doctest: +SKIP
+    >>> chat.ask("how many US troops are in Iraq?")               # doctest: +SKIP
+    >>> chat.ask("and in Syria?").understood_as                   # doctest: +SKIP
+    'how many US troops are in Syria?'
 """
 
 from qa.answers import Answer, AnswerSpan, Passage

@@ -2,9 +2,11 @@
 
 Opening a `QA` builds or updates the index as needed; each question first checks (at most
 every `Settings.rescan_seconds`) whether a source file was added, changed or deleted, and
-updates the index if so. The answer is built from the fused search hits: overlapping
-passages of one document are merged, passages of different documents that say the same
-thing name each other in `also_in`, and each passage's answering sentence is highlighted.
+updates the index if so. A follow-up is read against the questions before it (see
+`qa.conversation`); date filters count the undated articles they meet. The answer is built
+from the fused search hits: overlapping passages of one document are merged, passages of
+different documents that state the same numbers and names name each other in `also_in`, and
+each passage's answering sentence and answer phrase are marked.
 
 Example:
     >>> from qa import QA
