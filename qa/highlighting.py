@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qa.lexical import STOPWORDS, terms
+from qa.lexical import STOPWORDS, term_set, terms
 
 # best_sentences: bonus, as a share of the question's total term weight, for a window holding
 # a phrase of the asked kind (numbers and dates are telling; names are everywhere, so less).
@@ -199,7 +199,7 @@ def _asked(question: str) -> _Asked | None:
 
 @lru_cache(maxsize=8192)
 def _terms(text: str) -> frozenset[str]:
-    return frozenset(terms(text))
+    return term_set(text)
 
 
 def _opens_sentence(text: str, i: int) -> bool:
@@ -371,7 +371,7 @@ def best_sentences(sentences: Sequence[str], question: str, weights: Mapping[str
         return 0, 0
     total = sum(weights.values()) or 1.0
     wanted = set(weights)
-    found = [wanted.intersection(terms(s)) for s in sentences]
+    found = [term_set(s).intersection(wanted) for s in sentences]
     asked = _asked(question)
     bonus = 0.0 if asked is None else TYPE_BONUS if asked.kind in ("number", "date", "year") else NAME_TYPE_BONUS
     # In full for a telling phrase ("2,500 troops" for "how many troops"), half for a plain one.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 
 import Stemmer
 
@@ -50,3 +51,14 @@ def terms(text: str) -> list[str]:
         if token not in STOPWORDS and (len(token) > 1 or token.isdigit())
     ]
     return _stemmer().stemWords(words)
+
+
+@lru_cache(maxsize=65536)
+def term_set(text: str) -> frozenset[str]:
+    """The distinct terms of `text`, remembered: sentences are read again by every question that finds them.
+
+    Example:
+        >>> sorted(term_set("Troops stay; troops leave."))
+        ['leav', 'stay', 'troop']
+    """
+    return frozenset(terms(text))

@@ -38,7 +38,7 @@ from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
 from qa.highlighting import ANSWER_MIN_CONFIDENCE, answer_phrase, best_sentences
 from qa.indexing import IndexReport, Progress, sync
-from qa.lexical import terms
+from qa.lexical import term_set, terms
 from qa.retrieval import Hit, Scorer, search
 from qa.store import Store, StoredDocument
 
@@ -402,6 +402,14 @@ def _agreeing(passages: list[Passage], selected: list[_Selected], store: Store, 
     if len(passages) < 2:
         return passages
     vectors = store.vectors(np.array([s.hit.passage for s in selected], dtype=np.int64))
+    held: dict[int, tuple[set[str], set[str]]] = {}  # passage -> (terms, numbers), read once
+
+    def holds(b: int) -> tuple[set[str], set[str]]:
+        if b not in held:
+            text = passages[b].text
+            held[b] = set(term_set(text)), {n.replace(",", "") for n in re.findall(r"\d[\d,.]*\d|\d", text)}
+        return held[b]
+
     out = []
     for a, (pa, va) in enumerate(zip(passages, vectors)):
         numbers, names = _facts(pa.answer.text if pa.answer is not None else pa.highlight, set())
@@ -409,8 +417,7 @@ def _agreeing(passages: list[Passage], selected: list[_Selected], store: Store, 
         for b, (pb, vb) in enumerate(zip(passages, vectors)):
             if b == a or pb.source == pa.source or pb.source in also or float(va @ vb) < threshold:
                 continue
-            text_terms = set(terms(pb.text))
-            text_numbers = {n.replace(",", "") for n in re.findall(r"\d[\d,.]*\d|\d", pb.text)}
+            text_terms, text_numbers = holds(b)
             if (not numbers or numbers & text_numbers) and (not names or len(names & text_terms) >= 0.6 * len(names)):
                 also.append(pb.source)
         out.append(replace(pa, also_in=tuple(also)))

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.highlighting import answer_type
-from qa.lexical import terms
+from qa.lexical import term_set
 from qa.store import Store
 
 FEATURES = ("cosine", "cosine_gap", "bm25", "coverage", "sentence_coverage", "type_missing")
@@ -132,7 +132,7 @@ def sentence_signals(sentences: Sequence[str], weights: dict[str, float], patter
     total = sum(weights.values()) + unknown
     if not sentences or not weights:
         return 0.0, float(pattern is not None)
-    found = [set(weights).intersection(terms(s)) for s in sentences]
+    found = [term_set(s).intersection(weights) for s in sentences]
     best = -1.0
     for i in range(len(sentences)):
         for last in (i + 1, i + 2):
