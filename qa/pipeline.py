@@ -229,16 +229,16 @@ class QA:
             raise SourcesError(f"no documents to search in {self.sources}: add .txt, .md or .html files")
         scope = self._scope(store, _check_sources(store, sources), since, until, include_undated)
         earlier = [h for h in history if isinstance(h, str) and h.strip()]
-        best = self._retrieve(store, text, scope.allowed, method)
-        if earlier:
-            answer_text = self._previous_answer_text(store, text, earlier, scope.allowed)
-            typed = best
-            for reading in readings(text, earlier, answer_text):
+        options = readings(text, earlier, self._previous_answer_text(store, text, earlier, scope.allowed)) if earlier else []
+        if options and options[0].fragment:
+            # A fragment ("what about France?") is no question on its own: its completion is what was asked.
+            best = self._retrieve(store, options[0].question, scope.allowed, method, options[0])
+        else:
+            # A whole question is re-read only when the articles support a re-reading clearly better.
+            best = typed = self._retrieve(store, text, scope.allowed, method)
+            for reading in options:
                 found = self._retrieve(store, reading.question, scope.allowed, method, reading)
-                # A fragment ("what about France?") is no question on its own: its completion is
-                # what was asked. A whole question is re-read only when the articles support the
-                # re-reading clearly better than the question as typed.
-                if reading.fragment or (found.support >= typed.support + REWRITE_MARGIN and found.support > best.support):
+                if found.support >= typed.support + REWRITE_MARGIN and found.support > best.support:
                     best = found
         selected = self._select(store, best.hits, k)
         weights = store.term_weights(best.terms)
