@@ -36,7 +36,7 @@ from qa.config import METHODS, SUPPORTED_SUFFIXES, Settings
 from qa.conversation import Conversation, Resolution, readings
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
-from qa.highlighting import ANSWER_MIN_CONFIDENCE, answer_phrase, best_sentences
+from qa.highlighting import answer_phrase, best_sentences
 from qa.indexing import IndexReport, Progress, sync
 from qa.lexical import term_set, terms
 from qa.retrieval import Hit, Scorer, search
@@ -257,8 +257,14 @@ class QA:
         query_terms = terms(question)
         vector = self.embedder.encode([question])[0]
         hits = search(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, method, question)
-        # Whatever the ranking method, the calibrated model says how well the top passage answers.
-        support = float(self.scorer(np.array([hits[0].features], dtype=np.float32))[0]) if hits else 0.0
+        # Whatever the ranking method, the calibrated model says how well the top passage answers
+        # (hybrid hits carry that score already).
+        if not hits:
+            support = 0.0
+        elif method == "hybrid":
+            support = hits[0].score
+        else:
+            support = float(self.scorer(np.array([hits[0].features], dtype=np.float32))[0])
         return _Retrieval(question, query_terms, hits, support, reading)
 
     def _previous_answer_text(self, store: Store, question: str, earlier: list[str], allowed: np.ndarray | None) -> str:
@@ -317,10 +323,8 @@ class QA:
         first, last = best_sentences([doc.text[a:b] for a, b in units], question, weights)
         best = (units[first][0], units[last - 1][1])
         highlight = doc.text[best[0] : best[1]]
-        found = answer_phrase(question, highlight)
-        phrase = None
-        if found is not None and found.confidence >= ANSWER_MIN_CONFIDENCE:
-            phrase = AnswerSpan(found.text, best[0] + found.start, best[0] + found.end, found.kind)
+        found = answer_phrase(question, highlight)  # None below its confidence threshold
+        phrase = AnswerSpan(found.text, best[0] + found.start, best[0] + found.end, found.kind) if found else None
         return Passage(
             text=doc.text[start:end], source=doc.source, title=doc.title, date=doc.date,
             start=start, end=end, score=round(s.hit.score, 4),
@@ -383,7 +387,7 @@ _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'-]*[a-z][\w’'-]*")
 def _facts(text: str, skip: set[str]) -> tuple[set[str], set[str]]:
     """(numbers, name terms) a highlight states, less the question's own terms."""
     numbers, names = set(), set()
-    for i, match in enumerate(_FACT.finditer(text)):
+    for match in _FACT.finditer(text):
         token = match.group().rstrip(".,")
         if token[:1].isdigit():
             numbers.add(token.replace(",", ""))

@@ -16,9 +16,10 @@ signals (`FEATURES`):
   that holds most of the question's terms (idf-weighted) has none, else 0.
 A first logistic model (`Scorer.first`) over the first four ranks every candidate; the
 best `Scorer.rerank` of them get the sentence signals, which are costlier, and the full
-model (`Scorer.weights`) ranks them and gives the 0-1 score. That score is calibrated on
-the top passage: of the questions whose top passage scores about 0.9, about nine in ten
-have a right top passage. `Scorer.threshold` is the score from which something answers.
+model (`Scorer.weights`) ranks them and gives the 0-1 score, calibrated on whether the top
+passage is right (so that 0.9 should mean right about nine times in ten; how close it comes
+on each set, and where it does not, is in the README's calibration figures).
+`Scorer.threshold` is the score from which something answers.
 The weights come from bench/calibrate.py (fitted on half of xquad-en, squad2-dev and
 news-2023, with out-of-collection questions), not set by hand.
 
