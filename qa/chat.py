@@ -495,7 +495,7 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
         if saved:
             progress(0.0, desc="Indexing")
             try:
-                qa.update(progress=lambda stage, done, total: progress((done, max(total, 1)), desc=f"{stage.capitalize()} the new articles"))
+                qa.update(progress=lambda p: progress((p.passages_done, max(p.passages_total, 1)), desc="Indexing the new articles"))
             except QAError as exc:
                 problems.append(f"saved, but not indexed yet: {exc}")
         status = _upload_status(saved, problems, info(), qa.sources)

@@ -57,6 +57,9 @@ class Settings:
     max_question_chars: int = 2000
     # How often (seconds) a question re-checks the sources folder for changed files.
     rescan_seconds: float = 2.0
+    # How long a question waits for the update a change started before it is answered from
+    # the index as it is (a small change is done by then; a big one goes on in the background).
+    update_wait_seconds: float = 0.5
     # Source files larger than this are skipped with a message.
     max_file_bytes: int = 50 * 1024 * 1024
 

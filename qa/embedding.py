@@ -31,6 +31,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 Progress = Callable[[int, int], None]
 
 
+_COUNT_SLICE = 2048  # texts tokenised at a time when counting word pieces
+
+
 def _load(model: str, device: str) -> Any:
     """The SentenceTransformer for `model`, checked to state its embedding dimension."""
     from sentence_transformers import SentenceTransformer
@@ -102,10 +105,13 @@ class Embedder:
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces in each text, without the special tokens the model adds."""
-        if not texts:
-            return []
-        encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        counts: list[int] = []
+        # In slices: the tokenizer's output for a whole 50 MB document would take gigabytes.
+        for begin in range(0, len(texts), _COUNT_SLICE):
+            encoded = self.model.tokenizer(texts[begin : begin + _COUNT_SLICE], add_special_tokens=False,
+                                           truncation=False, verbose=False)["input_ids"]
+            counts.extend(len(ids) for ids in encoded)
+        return counts
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None

@@ -20,25 +20,28 @@ import fcntl
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from qa.checkpoint import Checkpoint
 from qa.chunking import chunk
 from qa.config import SUPPORTED_SUFFIXES, Settings
 from qa.documents import Document, load_document
 from qa.embedding import Embedder
 from qa.errors import DocumentError, IndexStoreError, ModelError, SourcesError
 from qa.lexical import terms
+from qa.progress import IndexProgress, Progress
 from qa.store import Manifest, Store, StoredDocument, load_store, read_manifest, write_store
 
 log = logging.getLogger("qa")
 
-# progress(stage, done, total): stage is "indexing"; done and total count source files.
-Progress = Callable[[str, int, int], None]
+# Bytes of source text per passage, for the first estimate of a build's passages.
+_BYTES_PER_PASSAGE = 700
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class IndexReport:
     skipped: tuple[str, ...] = ()  # one message per file that was not indexed
     warnings: tuple[str, ...] = ()  # indexed, but with something to say (bad bytes replaced)
     embedded: int = 0  # passages embedded by this update
+    resumed: int = 0  # passages taken from the checkpoint of an interrupted build, not embedded again
     passages: int = 0  # passages in the index afterwards
     documents: int = 0  # documents in the index afterwards
     rebuilt: str | None = None  # why the whole index was rebuilt, if it was
@@ -64,8 +68,9 @@ class IndexReport:
     def __str__(self) -> str:
         parts = [f"{len(self.added)} added", f"{len(self.changed)} changed", f"{len(self.removed)} removed",
                  f"{self.unchanged} unchanged"]
+        resumed = f" ({self.resumed} kept from an interrupted build)" if self.resumed else ""
         lines = [f"{self.documents} documents, {self.passages} passages ({', '.join(parts)}); "
-                 f"{self.embedded} passages embedded"]
+                 f"{self.embedded} passages embedded{resumed}"]
         if self.rebuilt:
             lines.append(f"rebuilt the whole index: {self.rebuilt}")
         for label, names in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
@@ -201,6 +206,22 @@ def _previous(index_dir: Path, embedder: Embedder, settings: Settings, loaded: S
         return None, f"the index could not be used: {exc}"
 
 
+def open_index(index: str | Path, embedder: Embedder) -> Store | None:
+    """The index as it is on disk, if it can answer questions with `embedder`'s model; else None.
+
+    Used to answer at once while an update runs: other chunking settings do not matter for
+    that, another model does (its question vectors would not match).
+    """
+    try:
+        manifest = read_manifest(Path(index))
+        if manifest is None or manifest.model != embedder.name:
+            return None
+        return load_store(index)
+    except IndexStoreError as exc:
+        log.warning("the index in %s cannot be used until it is rebuilt: %s", index, exc)
+        return None
+
+
 def update_index(
     sources: str | Path,
     index: str | Path,
@@ -219,8 +240,12 @@ def sync(
     settings: Settings | None = None,
     progress: Progress | None = None,
     loaded: Store | None = None,
+    force: frozenset[str] = frozenset(),
 ) -> tuple[IndexReport, Store]:
-    """Like update_index, and also returns the up-to-date store (reusing `loaded` if current)."""
+    """Like update_index, and also returns the up-to-date store (reusing `loaded` if current).
+
+    Files named in `force` are read and embedded again even if unchanged.
+    """
     settings = settings or Settings()
     root, index_dir = Path(sources), Path(index)
     scan = scan_sources(root, settings)
@@ -228,7 +253,7 @@ def sync(
         previous, rebuilt = _previous(index_dir, embedder, settings, loaded)
         if rebuilt:
             log.warning("rebuilding the index: %s", rebuilt)
-        report = _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress)
+        report = _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress, force)
         if report.stale and previous is None:
             raise IndexStoreError(f"{report.stale.split(';')[0]}, and the index there cannot be used "
                                   f"({rebuilt or 'there is none yet'}); make the folder writable or pick another with --index")
@@ -237,72 +262,138 @@ def sync(
         return report, load_store(index_dir)
 
 
+class _Tracker:
+    """Counts a build's progress and reports it: to `progress`, or as a console bar over passages."""
+
+    def __init__(self, progress: Progress | None, files_total: int, bytes_total: int) -> None:
+        self.progress = progress
+        self.started = time.monotonic()
+        self.files_total, self.bytes_total = files_total, bytes_total
+        self.files_done = self.bytes_done = self.chunked = self.done = self.resumed = 0
+        self.current: str | None = None
+        self.bar = None if progress is not None else tqdm(
+            total=0, desc="indexing", unit=" passages", delay=1.0, leave=False, dynamic_ncols=True)
+
+    def snapshot(self) -> IndexProgress:
+        exact = self.files_done >= self.files_total
+        left = max(self.bytes_total - self.bytes_done, 0)
+        per_byte = self.chunked / self.bytes_done if self.bytes_done and self.chunked else 1 / _BYTES_PER_PASSAGE
+        total = self.chunked + (0 if exact else round(left * per_byte))
+        return IndexProgress(self.files_done, self.files_total, self.done, max(total, self.done), self.current,
+                             time.monotonic() - self.started, self.resumed, exact)
+
+    def report(self) -> None:
+        snap = self.snapshot()
+        if self.progress is not None:
+            self.progress(snap)
+        elif self.bar is not None:
+            self.bar.total = snap.passages_total
+            self.bar.set_postfix_str(snap.current or "", refresh=False)
+            self.bar.update(snap.passages_done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 class _Embedding:
     """Embeds passages in batches while documents are still being read (streaming), so a big
-    update never holds every passage text waiting for the model; keeps vectors per document."""
+    update never holds every passage waiting for the model. Vectors already in the checkpoint
+    of an interrupted build are taken from it; new ones are added to it batch by batch."""
 
-    def __init__(self, embedder: Embedder, settings: Settings, enabled: bool) -> None:
-        self.embedder, self.settings, self.enabled = embedder, settings, enabled
-        self.pending: list[tuple[str, list[str]]] = []
+    def __init__(self, embedder: Embedder, settings: Settings, checkpoint: Checkpoint | None,
+                 tracker: _Tracker) -> None:
+        self.embedder, self.settings, self.checkpoint, self.tracker = embedder, settings, checkpoint, tracker
+        self.pending: list[tuple[str, int, str]] = []  # (source, passage number, text)
         self.vectors: dict[str, np.ndarray] = {}
-        self.embedded = 0
+        self.embedded = self.resumed = 0
 
     def add(self, rel: str, texts: list[str]) -> None:
-        if not self.enabled:
+        if self.checkpoint is None:
             return
-        self.pending.append((rel, texts))
-        if sum(len(t) for _, t in self.pending) >= self.settings.stream_passages:
-            self.flush()
+        self.vectors[rel] = np.empty((len(texts), self.embedder.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            saved = self.checkpoint.get(text)
+            if saved is not None:
+                self.vectors[rel][i] = saved
+                self.resumed += 1
+                continue
+            self.pending.append((rel, i, text))
+            if len(self.pending) >= self.settings.stream_passages:
+                self.flush()
+        self.tracker.resumed = self.resumed
+        self.tracker.done = self.embedded + self.resumed
+        self.tracker.report()
 
     def flush(self) -> None:
-        texts = [t for _, batch in self.pending for t in batch]
-        if texts:
-            vectors = self.embedder.encode(texts, self.settings.batch_size)
-            cursor = 0
-            for rel, batch in self.pending:
-                self.vectors[rel] = vectors[cursor : cursor + len(batch)]
-                cursor += len(batch)
-            self.embedded += len(texts)
+        if not self.pending or self.checkpoint is None:
+            return
+        texts = [t for _, _, t in self.pending]
+        vectors = self.embedder.encode(texts, self.settings.batch_size)
+        for (rel, i, _), vector in zip(self.pending, vectors):
+            self.vectors[rel][i] = vector
+        self.checkpoint.add(texts, vectors)
+        self.embedded += len(texts)
         self.pending = []
+        self.tracker.done = self.embedded + self.resumed
+        self.tracker.report()
+
+
+def _digests(scan: _Scan, skipped: list[str]) -> dict[str, tuple[str, int]]:
+    """(sha256, size) of each scanned file's bytes; unreadable files are reported as skipped."""
+    out = {}
+    for rel, path in scan.files.items():
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
+            continue
+        out[rel] = hashlib.sha256(data).hexdigest(), len(data)
+    return out
 
 
 def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, rebuilt: str | None,
-            writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None) -> IndexReport:
+            writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None,
+            force: frozenset[str] = frozenset()) -> IndexReport:
     old = {d.source: d for d in previous.documents} if previous else {}
     skipped, warnings = list(scan.skipped), []
     kept: dict[str, StoredDocument] = {}
     fresh: dict[str, StoredDocument] = {}
     seen_hashes: dict[str, str] = {}
     can_write = writable and os.access(index_dir, os.W_OK)
-    embedding = _Embedding(embedder, settings, enabled=can_write)
-    bar = _bar(progress, "indexing", len(scan.files))
+    digests = _digests(scan, skipped)
     # Files already indexed go first, so a new copy of one is the duplicate, not the original.
-    for rel, path in sorted(scan.files.items(), key=lambda item: item[0] not in old):
-        bar(1)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
-            continue
-        digest = hashlib.sha256(data).hexdigest()
+    todo = []
+    for rel in sorted(digests, key=lambda r: r not in old):
+        digest, size = digests[rel]
         if digest in seen_hashes:
             skipped.append(f"{rel}: same content as {seen_hashes[digest]}; skipped")
             continue
-        if rel in old and old[rel].hash == digest:
-            kept[rel] = old[rel]
-            seen_hashes[digest] = rel
-            continue
-        try:
-            doc = load_document(path, root, max_bytes=settings.max_file_bytes, data=data)
-        except DocumentError as exc:
-            skipped.append(str(exc))
-            continue
         seen_hashes[digest] = rel
-        warnings.extend(doc.warnings)
-        fresh[rel], texts = prepare(doc, digest, embedder, settings)
-        embedding.add(rel, texts)
-    embedding.flush()
-    bar(None)
+        if rel in old and old[rel].hash == digest and rel not in force:
+            kept[rel] = old[rel]
+        else:
+            todo.append(rel)
+    checkpoint = Checkpoint(index_dir, embedder.name, embedder.dimension) if can_write and todo else None
+    tracker = _Tracker(progress, len(todo), sum(digests[r][1] for r in todo))
+    embedding = _Embedding(embedder, settings, checkpoint, tracker)
+    try:
+        for rel in todo:
+            tracker.current = rel
+            tracker.report()
+            document = _read(root, rel, scan.files[rel], settings, skipped)
+            if document is not None:
+                doc, data_digest = document
+                warnings.extend(doc.warnings)
+                fresh[rel], texts = prepare(doc, data_digest, embedder, settings)
+                tracker.chunked += len(texts)
+                embedding.add(rel, texts)
+            tracker.files_done += 1
+            tracker.bytes_done += digests[rel][1]
+        tracker.current = None
+        embedding.flush()
+    finally:
+        tracker.close()
     for message in skipped:
         log.warning("skipped %s", message)
     order = sorted({**kept, **fresh})
@@ -311,7 +402,7 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
         added=tuple(sorted(r for r in fresh if r not in old)), changed=tuple(sorted(r for r in fresh if r in old)),
         removed=tuple(sorted(set(old) - set(kept) - set(fresh))), unchanged=len(kept), skipped=tuple(skipped),
         warnings=tuple(warnings), passages=sum(len(d.passages) for d in documents), documents=len(documents),
-        rebuilt=rebuilt, embedded=embedding.embedded)
+        rebuilt=rebuilt, embedded=embedding.embedded, resumed=embedding.resumed)
     if not report.changed_anything and previous is not None:
         return report
     if not can_write:
@@ -325,7 +416,21 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
     manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
                         sources={d.source: d.hash for d in documents}, passages=report.passages)
     write_store(index_dir, manifest, documents, vectors, passage_terms)
+    if checkpoint is not None:
+        checkpoint.clear()
     return report
+
+
+def _read(root: Path, rel: str, path: Path, settings: Settings, skipped: list[str]) -> tuple[Document, str] | None:
+    """The loaded document and the hash of the very bytes parsed, or None (reported in `skipped`)."""
+    try:
+        data = path.read_bytes()
+        return load_document(path, root, max_bytes=settings.max_file_bytes, data=data), hashlib.sha256(data).hexdigest()
+    except OSError as exc:
+        skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
+    except DocumentError as exc:
+        skipped.append(str(exc))
+    return None
 
 
 def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], previous: Store | None,
@@ -339,19 +444,3 @@ def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], previou
         else:
             blocks.append(fresh[rel])
     return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, dimension), np.float32)
-
-
-def _bar(progress: Progress | None, stage: str, total: int) -> Callable[[int | None], None]:
-    """A step function (files done; None at the end) that feeds `progress` or, without one,
-    a tqdm bar with an ETA, shown only when the work takes more than a second."""
-    if progress is not None:
-        done = [0]
-
-        def step(n: int | None) -> None:
-            if n is not None:
-                done[0] += n
-                progress(stage, done[0], total)
-
-        return step
-    bar = tqdm(total=total, desc=stage, unit=" files", delay=1.0, leave=False)
-    return lambda n: bar.close() if n is None else bar.update(n)

@@ -37,8 +37,9 @@ from qa.conversation import Conversation, Resolution, readings
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
 from qa.highlighting import answer_phrase, best_sentences
-from qa.indexing import IndexReport, Progress, sync
+from qa.indexing import IndexReport, open_index, sync
 from qa.lexical import term_set, terms
+from qa.progress import IndexProgress, IndexStatus, Progress
 from qa.retrieval import Hit, Scorer, search
 from qa.store import Store, StoredDocument
 
@@ -53,6 +54,7 @@ class DocumentInfo:
     title: str
     date: str | None
     passages: int
+    warnings: tuple[str, ...] = ()  # what reading it found wrong (bad bytes, an encoding guessed)
 
 
 @dataclass
@@ -100,7 +102,9 @@ class QA:
         settings: model, chunking and ranking settings (defaults: `Settings()`).
         embedder: an `Embedder` to share between instances (it loads its model once).
         scorer: the ranking and abstention model (defaults: the calibrated `Scorer()`).
-        progress: `progress(stage, done, total)` for the first build; a console bar if None.
+        progress: called with an `IndexProgress` as the first build goes; a console bar if None.
+        wait: build or update the index before returning (default); with False, answer from
+            the index on disk at once (if there is one) while the update runs in the background.
     """
 
     def __init__(
@@ -111,29 +115,137 @@ class QA:
         embedder: Embedder | None = None,
         scorer: Scorer | None = None,
         progress: Progress | None = None,
+        wait: bool = True,
     ) -> None:
         self.settings = settings or Settings()
         self.sources = Path(sources if sources is not None else self.settings.sources)
         self.index = Path(index if index is not None else self.settings.index)
         self.embedder = embedder or Embedder(self.settings.model)
         self.scorer = scorer or Scorer()
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # held by whoever is updating the index
+        self._starting = threading.Lock()  # guards the background worker's bookkeeping
         self._store: Store | None = None
         self._checked = 0.0
         self._signature: tuple | None = None
-        self.last_report: IndexReport = self.update(progress)
+        self._worker: threading.Thread | None = None
+        self._again, self._force = False, frozenset[str]()
+        self._progress: IndexProgress | None = None
+        self._logged = 0.0
+        self._error: str | None = None
+        self._removed: set[str] = set()  # moved to the trash, still in the index until the next update
+        self.last_report: IndexReport | None = None
+        if wait:
+            self.update(progress)
+        else:
+            self._store = open_index(self.index, self.embedder)
+            self.start_update()
 
     # -- the collection ---------------------------------------------------------------
 
-    def update(self, progress: Progress | None = None) -> IndexReport:
-        """Bring the index in line with the sources folder now; returns what changed."""
+    def update(self, progress: Progress | None = None, force: Sequence[str] = ()) -> IndexReport:
+        """Bring the index in line with the sources folder now (waiting for a background
+        update first, if one runs); returns what changed. Sources in `force` are read and
+        embedded again even if unchanged."""
         with self._lock:
             signature = self._source_signature()
-            report, self._store = sync(self.sources, self.index, self.embedder, self.settings, progress, self._store)
+            report, self._store = sync(self.sources, self.index, self.embedder, self.settings, progress, self._store,
+                                       frozenset(force))
             # A stale index is retried at the next rescan even if the sources stay as they are.
             self._signature, self._checked = None if report.stale else signature, time.monotonic()
-            self.last_report = report
+            self._removed &= set(self._store.by_source)
+            self.last_report, self._error = report, None
             return report
+
+    def start_update(self, force: Sequence[str] = ()) -> None:
+        """Update the index in a background thread; questions meanwhile use the index as it is.
+
+        A request made while an update runs is served by one more pass after it.
+        """
+        with self._starting:
+            self._force |= frozenset(force)
+            self._again = True
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="qa-indexer", daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._starting:
+                if not self._again:
+                    self._worker, self._progress = None, None
+                    return
+                self._again, force, self._force = False, self._force, frozenset()
+            try:
+                self.update(self._track, force)
+            except QAError as exc:
+                self._fail(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a background thread must report, not die silently
+                log.exception("index update failed")
+                self._fail(f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, message: str) -> None:
+        log.warning("index not updated: %s", message)
+        self._error = message
+        self._signature = self._source_signature()  # retried when the sources change again
+
+    def _track(self, progress: IndexProgress) -> None:
+        """Keep the latest progress for `status()` and log it every LOG_PROGRESS_SECONDS."""
+        self._progress = progress
+        if time.monotonic() - self._logged >= LOG_PROGRESS_SECONDS:
+            self._logged = time.monotonic()
+            log.info("%s", progress)
+
+    @property
+    def indexing(self) -> bool:
+        """Whether a background update is running or due."""
+        return self._worker is not None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the background update to finish (at most `timeout` seconds); True if it has."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return self._worker is None
+
+    def status(self) -> IndexStatus:
+        """What the index holds and whether (and how far) an update is running.
+
+        Example:
+            >>> print(QA("sources", "index").status())    # doctest: +SKIP
+            2 articles, 12 passages; up to date
+        """
+        store = self._store
+        return IndexStatus(
+            indexing=self.indexing, progress=self._progress if self.indexing else None, report=self.last_report,
+            error=self._error, documents=len(store.documents) - len(self._removed) if store else 0,
+            passages=len(store) if store else 0)
+
+    def remove(self, source: str) -> Path:
+        """Move a source file into the `.trash/` folder of the sources (nothing is deleted) and
+        stop answering from it at once; the index drops it in the background. Returns the new path."""
+        path = self._source_path(source)
+        target = _free_path(self.sources / TRASH / source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        self._removed.add(source)
+        log.info("moved %s to %s", source, target)
+        self.start_update()
+        return target
+
+    def reindex(self, source: str) -> None:
+        """Read and embed one source again in the background (after a fix to qa's reading, say)."""
+        self._source_path(source)
+        self.start_update(force=[source])
+
+    def _source_path(self, source: str) -> Path:
+        """The file of a source in the collection, or SourcesError."""
+        store = self._store
+        if store is None or source not in store.by_source or source in self._removed:
+            raise SourcesError(f"no article {source!r} in the collection")
+        path = self.sources / source
+        if not path.is_file():
+            raise SourcesError(f"{source} is no longer in {self.sources}")
+        return path
 
     def _source_signature(self) -> tuple:
         """Names, sizes and modification times of the files under sources: cheap change detection."""
@@ -151,31 +263,33 @@ class QA:
         return tuple(sorted(entries))
 
     def _current_store(self) -> Store:
-        """The store, updated first if the sources changed since the last look.
+        """The store as it is now; a change in the sources starts a background update.
 
-        While another thread is updating the index (an upload, say), questions are answered
-        from the index as it is instead of waiting for the update.
+        A question waits for that update at most `Settings.update_wait_seconds` (enough for
+        a small change), then is answered from the index as it is.
         """
-        if time.monotonic() - self._checked >= self.settings.rescan_seconds and self._lock.acquire(blocking=False):
-            try:
-                signature = self._source_signature()
-                if signature != self._signature:
-                    try:
-                        self.update()
-                    except (QAError, OSError) as exc:
-                        # Keep answering from the index we have; say why it is not current.
-                        log.warning("index not updated: %s", exc)
-                        self._signature = signature
-                self._checked = time.monotonic()
-            finally:
-                self._lock.release()
-        assert self._store is not None
-        return self._store
+        if time.monotonic() - self._checked >= self.settings.rescan_seconds:
+            self._checked = time.monotonic()
+            if not self.indexing and self._source_signature() != self._signature:
+                self.start_update()
+            if self.indexing and self.settings.update_wait_seconds > 0:
+                self.wait(self.settings.update_wait_seconds)
+        store = self._store
+        if store is None:
+            status = self.status()
+            if status.indexing:
+                raise SourcesError(f"the collection is still being indexed ({status}); ask again in a moment")
+            raise SourcesError(f"no index to answer from: {status.error or 'the first build has not run'}")
+        return store
 
     def documents(self) -> list[DocumentInfo]:
         """The documents in the index, by source path."""
-        store = self._current_store()
-        return [DocumentInfo(d.source, d.title, d.date, len(d.passages)) for d in store.documents]
+        try:
+            store = self._current_store()
+        except SourcesError:
+            return []
+        return [DocumentInfo(d.source, d.title, d.date, len(d.passages), d.warnings)
+                for d in store.documents if d.source not in self._removed]
 
     def document_text(self, source: str) -> str:
         """The text that passage offsets of `source` refer to (for HTML: the extracted text)."""
@@ -227,7 +341,7 @@ class QA:
         store = self._current_store()
         if not store.documents:
             raise SourcesError(f"no documents to search in {self.sources}: add .txt, .md or .html files")
-        scope = self._scope(store, _check_sources(store, sources), since, until, include_undated)
+        scope = self._scope(store, _check_sources(store, sources, self._removed), since, until, include_undated)
         earlier = [h for h in history if isinstance(h, str) and h.strip()]
         options = readings(text, earlier, self._previous_answer_text(store, text, earlier, scope.allowed)) if earlier else []
         if options and options[0].fragment:
@@ -280,11 +394,15 @@ class QA:
 
     def _scope(self, store: Store, sources: list[str] | None, since: str | None, until: str | None,
                include_undated: bool) -> _Scope:
-        """The passages a question may search, and the undated articles a date filter met."""
-        if sources is None and since is None and until is None:
+        """The passages a question may search, and the undated articles a date filter met.
+
+        Sources moved to the trash are left out at once, before the index drops them.
+        """
+        removed = self._removed & set(store.by_source)
+        if sources is None and since is None and until is None and not removed:
             return _Scope(None)
         wanted = set(sources) if sources is not None else None
-        in_sources = [wanted is None or d.source in wanted for d in store.documents]
+        in_sources = [(wanted is None or d.source in wanted) and d.source not in removed for d in store.documents]
         dated = since is not None or until is not None
         undated = sum(1 for d, ok in zip(store.documents, in_sources) if ok and d.date is None) if dated else 0
         ok_docs = np.array([
@@ -332,6 +450,21 @@ class QA:
         )
 
 
+# A running update is logged at most this often.
+LOG_PROGRESS_SECONDS = 10.0
+# Sources moved out of the collection go to this folder inside the sources folder.
+TRASH = ".trash"
+
+
+def _free_path(path: Path) -> Path:
+    """`path`, or `path` with " (2)", " (3)"... before its suffix if that is taken."""
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        n += 1
+    return candidate
+
+
 # A whole question is re-read from the turns before only when its best passage scores this much higher.
 REWRITE_MARGIN = 0.1
 # At most this many passages per answer.
@@ -367,14 +500,14 @@ def _check_k(k: object) -> int:
     return int(k)
 
 
-def _check_sources(store: Store, sources: Sequence[str] | str | None) -> list[str] | None:
+def _check_sources(store: Store, sources: Sequence[str] | str | None, removed: set[str]) -> list[str] | None:
     """The source filter as a list of known sources; one string is one source; unknown ones are an error."""
     if sources is None:
         return None
     if isinstance(sources, str):
         sources = [sources]
     sources = list(sources)
-    unknown = [s for s in sources if not isinstance(s, str) or s not in store.by_source]
+    unknown = [s for s in sources if not isinstance(s, str) or s not in store.by_source or s in removed]
     if unknown:
         raise QuestionError(f"no article {unknown[0]!r} in the collection; sources are paths relative to the "
                             f"sources folder, as listed by QA.documents()")

@@ -32,7 +32,7 @@ def make_qa(embedder: Embedder, tmp_path: Path):
     """Open a QA over a folder with a fresh index folder in tmp_path; rescans on every ask."""
 
     def make(sources: Path, index: Path | None = None, **settings) -> QA:
-        config = Settings(rescan_seconds=0.0, **settings)
+        config = Settings(rescan_seconds=0.0, update_wait_seconds=600.0, **settings)
         return QA(sources, index or tmp_path / "index", settings=config, embedder=embedder)
 
     return make
