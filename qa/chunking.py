@@ -30,6 +30,7 @@ Span = tuple[int, int]
 TokenCounter = Callable[[list[str]], list[int]]
 
 _LINE = re.compile(r"[^\n]+")
+_COUNT_SLICE = 4096  # sentences whose word pieces are counted at a time
 _WORD = re.compile(r"\S+")
 
 
@@ -132,17 +133,19 @@ def chunk(
     pieces. Every passage's units fit in max_tokens word pieces.
     """
     sentences = split_sentences(text, content)
-    counts = count_tokens([text[s:e] for s, e in sentences]) if sentences else []
     units: list[Span] = []
     unit_counts: list[int] = []
-    for span, n in zip(sentences, counts):
-        if n <= max_tokens:
-            units.append(span)
-            unit_counts.append(n)
-            continue
-        pieces = split_long_sentence(text, span, count_tokens, max_tokens)
-        units.extend(pieces)
-        unit_counts.extend(count_tokens([text[s:e] for s, e in pieces]))
+    # Counted a slice at a time, so a huge document's sentences are never all held as strings.
+    for begin in range(0, len(sentences), _COUNT_SLICE):
+        part = sentences[begin : begin + _COUNT_SLICE]
+        for span, n in zip(part, count_tokens([text[s:e] for s, e in part])):
+            if n <= max_tokens:
+                units.append(span)
+                unit_counts.append(n)
+                continue
+            pieces = split_long_sentence(text, span, count_tokens, max_tokens)
+            units.extend(pieces)
+            unit_counts.extend(count_tokens([text[s:e] for s, e in pieces]))
     passages = pack_passages(unit_counts, max_tokens, overlap)
     return units, [_drop_trailing_heading(text, units, p, n) for p, n in zip(passages, passages[1:] + [None])]
 

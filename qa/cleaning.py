@@ -237,9 +237,24 @@ def content_spans(
     the title line comes back only when a note has nothing else worth showing."""
     excluded = [*metadata, *([title_line] if title_line else [])]
     spans = paragraphs(text, excluded)
-    blocks = [text[start:end] for start, end in spans]
-    kinds = [_classify(block, span, excluded) for block, span in zip(blocks, spans)]
+    # Blocks are sliced when looked at, never all held: a 50 MB file would be held twice.
+    blocks = _Blocks(text, spans)
+    kinds = [_classify(blocks[i], span, excluded) for i, span in enumerate(spans)]
     keep = _keep(kinds, blocks)
     if not any(keep) and title_line is not None:
-        keep = [span == title_line and not is_junk(block) for span, block in zip(spans, blocks)]
+        keep = [span == title_line and not is_junk(blocks[i]) for i, span in enumerate(spans)]
     return _runs(spans, keep)
+
+
+class _Blocks(Sequence[str]):
+    """The text of each span, sliced on demand."""
+
+    def __init__(self, text: str, spans: Sequence[Span]) -> None:
+        self.text, self.spans = text, spans
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        start, end = self.spans[i]
+        return self.text[start:end]

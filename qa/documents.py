@@ -1,10 +1,15 @@
 """Load one source file (.txt, .md, .html) into a `Document`: text, title, date, content.
 
-Text files keep their text exactly as `Path.read_text(encoding="utf-8")` returns it, with
-universal newlines ("\\r\\n" and "\\r" become "\\n"), so a passage's offsets can be checked
-against the file with `path.read_text(encoding="utf-8")[start:end]`. HTML files are reduced
-to their visible text. `content` marks the spans of `text` that are the article itself
-(see `qa.cleaning`); titles, datelines, captions and comment widgets lie outside it.
+Offsets (the `content` spans, a passage's `start:end`) refer to `Document.text`. For .txt and
+.md that is the file's text as decoded, with universal newlines ("\\r\\n" and "\\r" become
+"\\n"); for a UTF-8 file exactly `path.read_text(encoding="utf-8")`. A file that is not valid
+UTF-8 is read as UTF-8 with its undecodable bytes replaced when most of its non-ASCII
+characters do decode as UTF-8; otherwise in the encoding `charset-normalizer` finds
+(Windows-1252 whenever that is among its plausible readings), so the text is e.g.
+`path.read_text(encoding="cp1252")`. Either way a warning names the reading. Content that does
+not look like text (binary or random bytes) is refused. HTML files are reduced to their
+visible text. `content` marks the spans of `text` that are the article itself (see
+`qa.cleaning`); titles, datelines, captions and comment widgets lie outside it.
 
 Every problem with a file raises `DocumentError` with a message naming the file.
 
@@ -27,9 +32,13 @@ import codecs
 import datetime as dt
 import io
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+
+import charset_normalizer
 
 from qa.cleaning import Span, content_spans, is_junk, is_widget, iter_paragraphs, word_count
 from qa.config import SUPPORTED_SUFFIXES
@@ -40,6 +49,7 @@ _HTML_SUFFIXES = (".html", ".htm")
 _BINARY_PROBE_BYTES = 8192
 _HEAD_LINES = 10
 _MAX_TITLE_WORDS = 30
+_MAX_TITLE_CHARS = 150
 _MIN_SENTENCE_WORDS = 8
 
 
@@ -47,10 +57,10 @@ _MIN_SENTENCE_WORDS = 8
 class Document:
     """One loaded source file.
 
-    `text` is the file's text (.txt/.md: exactly `read_text(encoding="utf-8")`, universal
-    newlines; .html: the extracted visible text). `content` holds sorted, non-overlapping
-    `[start, end)` spans of `text` that are article content; nothing outside them is ever
-    shown as an answer."""
+    `text` is the file's text (.txt/.md: the file as decoded, universal newlines; for UTF-8
+    exactly `read_text(encoding="utf-8")`; .html: the extracted visible text). `title` is at
+    most 150 characters. `content` holds sorted, non-overlapping `[start, end)` spans of
+    `text` that are article content; nothing outside them is ever shown as an answer."""
 
     source: str
     title: str
@@ -123,6 +133,18 @@ def _is_date_line(line: str) -> bool:
 def _flatten(value: str) -> str:
     """`value` on one line: BOM dropped, whitespace runs (NBSP included) made single spaces."""
     return " ".join(value.replace("\ufeff", " ").split())
+
+
+def _shorten(title: str) -> str:
+    """`title` cut to at most 150 characters, at a word boundary in its second half if there is
+    one, ending in "…"."""
+    if len(title) <= _MAX_TITLE_CHARS:
+        return title
+    cut = title[: _MAX_TITLE_CHARS - 1]
+    space = cut.rfind(" ")
+    if space >= _MAX_TITLE_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def _readable_stem(path: Path) -> str:
@@ -223,24 +245,127 @@ def _build(source: str, path: Path, parsed: _Parsed) -> Document:
     date, date_line = _date_in_head(text, head)
     metadata = parsed.metadata + ((date_line,) if date_line and date_line != title_line else ())
     content = content_spans(text, title_line=title_line, metadata=metadata)
-    return Document(source, title, parsed.date or date, text, content, parsed.warnings)
+    return Document(source, _shorten(title), parsed.date or date, text, content, parsed.warnings)
+
+
+# ---------------------------------------------------------------- decoding
+
+_DETECT_BYTES = 1 << 20
+_DETECT_LEAD_BYTES = 1 << 16
+_SAMPLE_PIECES = 8
+_SAMPLE_PIECE_CHARS = 1 << 16
+_MAX_ODD_SHARE = 0.05
+_MAX_SYMBOL_SHARE = 0.2
+_TEXT_CONTROLS = "\t\n\r\f"
+_ASCII_SYMBOLS = "$+<=>^`|~"
+_NON_TEXT_CATEGORIES = ("Cc", "Cn", "Co", "Cs")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_WINDOWS_CODEC = re.compile(r"cp(125\d)")
+
+
+def _decode_universal(data: bytes, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """Decode as `Path.read_text(encoding=..., errors=...)` does: universal newlines."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors=errors, newline=None).read()
+
+
+def _sample(text: str) -> str:
+    """`text`, or for a long one eight evenly spaced 64K-character pieces of it."""
+    if len(text) <= _SAMPLE_PIECES * _SAMPLE_PIECE_CHARS:
+        return text
+    step = len(text) // _SAMPLE_PIECES
+    return "".join(text[i * step : i * step + _SAMPLE_PIECE_CHARS] for i in range(_SAMPLE_PIECES))
+
+
+def _odd_shares(text: str) -> tuple[float, float]:
+    """In a sample of `text`: the share of characters that are never text (controls other than
+    tab, newline, return and form feed; unassigned, private-use or surrogate code points;
+    U+FFFD), and the share that are non-ASCII symbols (box drawing, math, emoji)."""
+    sample = _sample(text)
+    categories = Counter(map(unicodedata.category, sample))
+    replaced = sample.count("\ufffd")
+    odd = sum(categories[c] for c in _NON_TEXT_CATEGORIES) - sum(map(sample.count, _TEXT_CONTROLS)) + replaced
+    symbols = sum(n for c, n in categories.items() if c[0] == "S") - sum(map(sample.count, _ASCII_SYMBOLS))
+    size = max(len(sample), 1)
+    return odd / size, (symbols - replaced) / size
+
+
+def _looks_like_text(text: str, *, guessed: bool = False) -> bool:
+    """True unless over 5% of `text` is never-text characters, or, for a `guessed` encoding's
+    reading, over 20% is non-ASCII symbols (what random bytes read in a wrong code page become)."""
+    odd, symbols = _odd_shares(text)
+    return odd <= _MAX_ODD_SHARE and not (guessed and symbols > _MAX_SYMBOL_SHARE)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True if, decoding `data` as UTF-8 with replacement, more non-ASCII characters decode than
+    are replaced: a UTF-8 file with a few stray bytes, not another encoding."""
+    replaced = data.decode("utf-8", "replace")
+    bad = replaced.count("\ufffd")
+    non_ascii = len(replaced) - len(replaced.encode("ascii", "ignore"))
+    return non_ascii - bad > bad
+
+
+def _detection_sample(data: bytes) -> bytes:
+    """Up to 1 MB of `data` around its first non-ASCII byte, cut at line ends."""
+    first = _NON_ASCII.search(data)
+    start = max(0, (first.start() if first else 0) - _DETECT_LEAD_BYTES)
+    if start:
+        start = data.find(b"\n", start) + 1 or start
+    sample = data[start : start + _DETECT_BYTES]
+    if start + _DETECT_BYTES < len(data) and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]
+    return sample
+
+
+def _candidate_codecs(data: bytes) -> list[str]:
+    """The encodings to try, best first: Windows-1252 if charset-normalizer counts it among the
+    plausible readings of a sample (for short Western texts it often ranks cp1250 or mac_latin2,
+    which read the same bytes alike, first), then its best guess; none if it finds none."""
+    matches = list(charset_normalizer.from_bytes(_detection_sample(data)))
+    if not matches:
+        return []
+    plausible = {name for match in matches for name in (match.encoding, *match.could_be_from_charset)}
+    return (["cp1252"] if "cp1252" in plausible else []) + [matches[0].encoding]
+
+
+def _encoding_label(codec: str) -> str:
+    """A codec's name for people: "cp1252" -> "Windows-1252 (cp1252)"."""
+    windows = _WINDOWS_CODEC.fullmatch(codec)
+    return f"Windows-{windows[1]} ({codec})" if windows else codec
+
+
+def _read_non_utf8(source: str, data: bytes, fallback: str = "utf-8") -> tuple[str, tuple[str, ...]]:
+    """Text from bytes that are not valid UTF-8: `fallback` (UTF-8) with replacement when most
+    non-ASCII characters decode, else the first candidate encoding whose strict decoding looks
+    like text, else the replacement reading anyway. The warning says which reading it is."""
+    if not _mostly_utf8(data):
+        for codec in _candidate_codecs(data):
+            try:
+                text = _decode_universal(data, codec)
+            except UnicodeDecodeError:
+                continue
+            if _looks_like_text(text, guessed=True):
+                label = _encoding_label(codec)
+                return text, (f"{source}: not UTF-8; read as {label}; offsets refer to the text as decoded",)
+    return _decode_universal(data, fallback, "replace"), (f"{source}: not valid UTF-8; undecodable bytes replaced",)
+
+
+def _refuse_non_text(source: str, text: str) -> None:
+    """Raise DocumentError if `text` does not look like text."""
+    if not _looks_like_text(text):
+        raise DocumentError(f"{source}: does not look like text (random or binary bytes); skipped")
 
 
 # ---------------------------------------------------------------- plain text and markdown
 
 
-def _decode_universal(data: bytes, errors: str) -> str:
-    """Decode UTF-8 exactly as `Path.read_text(encoding="utf-8", errors=...)` does."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors=errors, newline=None).read()
-
-
 def _read_text(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
-    """The file's text as `read_text` gives it; undecodable bytes replaced, with a warning."""
+    """The file's text: exactly `read_text(encoding="utf-8")` for UTF-8, else as
+    `_read_non_utf8` reads it, with a warning."""
     try:
-        return _decode_universal(data, "strict"), ()
+        return _decode_universal(data), ()
     except UnicodeDecodeError:
-        warning = f"{source}: not valid UTF-8; undecodable bytes replaced"
-        return _decode_universal(data, "replace"), (warning,)
+        return _read_non_utf8(source, data)
 
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -378,8 +503,8 @@ class _HTMLText(HTMLParser):
 
 
 def _decode_html(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
-    """HTML bytes as text: UTF-8, else the codec a `<meta charset>` names, else UTF-8 with
-    undecodable bytes replaced (and a warning)."""
+    """HTML bytes as text: UTF-8, else the codec a `<meta charset>` names, else as
+    `_read_non_utf8` reads them (with a warning)."""
     try:
         return data.decode("utf-8-sig"), ()
     except UnicodeDecodeError:
@@ -392,8 +517,7 @@ def _decode_html(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
                 return data.decode(codec), ()
         except (LookupError, UnicodeDecodeError):
             pass
-    warning = f"{source}: not valid UTF-8; undecodable bytes replaced"
-    return data.decode("utf-8-sig", errors="replace"), (warning,)
+    return _read_non_utf8(source, data, fallback="utf-8-sig")
 
 
 def _strip_site_name(title: str) -> str:
@@ -406,6 +530,7 @@ def _html(source: str, data: bytes) -> _Parsed:
     """HTML: visible text; title from a visible <h1>, og:title, <title>, or a hidden <h1>;
     date from article:published_time, <time datetime>, or a date meta tag."""
     markup, warnings = _decode_html(source, data)
+    _refuse_non_text(source, markup)
     parser = _HTMLText()
     parser.feed(markup.replace("\r\n", "\n").replace("\r", "\n"))
     parser.close()
@@ -465,7 +590,7 @@ def load_document(path: Path, root: Path, *, max_bytes: int | None = None, data:
     `data`, if given, is the file's content already read (the indexer hashes and parses the
     very same bytes, so a file rewritten meanwhile can never be stored under another
     content's hash). Raises DocumentError for an unsupported suffix, an unreadable, binary,
-    empty or (with `max_bytes`) too large file."""
+    empty, not-text or (with `max_bytes`) too large file."""
     source = _source_name(path, root)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -486,8 +611,9 @@ def load_document(path: Path, root: Path, *, max_bytes: int | None = None, data:
             raise DocumentError(f"{source}: empty file; skipped")
         return _build(source, path, _html(source, data))
     text, warnings = _read_text(source, data)
-    if not _flatten(text):
+    if not text.replace("\ufeff", " ").strip():  # not _flatten: a 50 MB file's words would all be held
         raise DocumentError(f"{source}: empty file; skipped")
+    _refuse_non_text(source, text)
     warnings = notes + warnings
     parsed = _markdown(text, warnings) if suffix in _MARKDOWN_SUFFIXES else _Parsed(text, warnings=warnings)
     return _build(source, path, parsed)

@@ -36,7 +36,7 @@ from qa.embedding import Embedder
 from qa.errors import DocumentError, IndexStoreError, ModelError, SourcesError
 from qa.lexical import terms
 from qa.progress import IndexProgress, Progress
-from qa.store import Manifest, Store, StoredDocument, load_store, read_manifest, write_store
+from qa.store import Manifest, Store, StoredDocument, TermIds, load_store, read_manifest, write_store
 
 log = logging.getLogger("qa")
 
@@ -411,8 +411,10 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
         return replace(report, stale=stale)
     vectors = _assemble_vectors(order, kept, previous, embedding.vectors, embedder.dimension)
     # BM25 sees each passage with its document's title, as the embedder does.
-    passage_terms = [terms(embedding_text(d.title, d.text[s:e])) for d in documents
-                     for s, e in map(d.passage_span, range(len(d.passages)))]
+    passage_terms = TermIds()
+    for d in documents:
+        for s, e in map(d.passage_span, range(len(d.passages))):
+            passage_terms.add(terms(embedding_text(d.title, d.text[s:e])))
     manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
                         sources={d.source: d.hash for d in documents}, passages=report.passages)
     write_store(index_dir, manifest, documents, vectors, passage_terms)

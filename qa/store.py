@@ -33,6 +33,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -276,11 +277,39 @@ def load_store(index_dir: str | Path) -> Store:
     return Store(manifest, documents, dense, bm25)
 
 
-def build_bm25(passage_terms: list[list[str]]) -> bm25s.BM25:
+@dataclass
+class TermIds:
+    """Passages' BM25 terms as vocabulary ids, added one passage at a time: lists of term
+    strings for the 100,000 passages of a 50 MB document would take gigabytes.
+
+    Example:
+        >>> terms = TermIds()
+        >>> terms.add(["troop", "iraq"]); terms.add([])
+        >>> [list(ids) for ids in terms.ids], terms.vocab
+        ([[0, 1], [2]], {'troop': 0, 'iraq': 1, '': 2})
+    """
+
+    ids: list[np.ndarray] = field(default_factory=list)
+    vocab: dict[str, int] = field(default_factory=dict)
+
+    def add(self, passage_terms: Sequence[str]) -> None:
+        words = passage_terms or [""]  # bm25s needs at least one term per passage
+        self.ids.append(np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in words),
+                                    dtype=np.int32, count=len(words)))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def build_bm25(passage_terms: TermIds | Sequence[Sequence[str]]) -> bm25s.BM25:
     """A BM25 index over pre-analysed passages (see qa.lexical.terms)."""
+    if not isinstance(passage_terms, TermIds):
+        ids = TermIds()
+        for words in passage_terms:
+            ids.add(words)
+        passage_terms = ids
     bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-    # bm25s needs at least one term per passage to build its matrices.
-    bm25.index([t or [""] for t in passage_terms], show_progress=False)
+    bm25.index((passage_terms.ids, passage_terms.vocab), show_progress=False)
     return bm25
 
 
@@ -289,7 +318,7 @@ def write_store(
     manifest: Manifest,
     documents: list[StoredDocument],
     vectors: np.ndarray,
-    passage_terms: list[list[str]],
+    passage_terms: TermIds | Sequence[Sequence[str]],
 ) -> Path:
     """Write a new generation and switch CURRENT to it atomically; returns its folder."""
     index_dir = Path(index_dir)
@@ -323,13 +352,13 @@ def write_store(
 
 
 def _write_generation(folder: Path, manifest: Manifest, documents: list[StoredDocument], vectors: np.ndarray,
-                      passage_terms: list[list[str]]) -> None:
+                      passage_terms: TermIds | Sequence[Sequence[str]]) -> None:
     """All files of one generation, checksummed in its manifest and flushed to disk."""
     with (folder / DOCUMENTS).open("w", encoding="utf-8") as fh:
         for doc in documents:
             fh.write(doc.to_json() + "\n")
     faiss.write_index(build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX), str(folder / DENSE))
-    if passage_terms:
+    if len(passage_terms):
         build_bm25(passage_terms).save(str(folder / BM25_DIR), show_progress=False)
     files = {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)}
     final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": len(vectors)})

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import doctest
 import os
+import random
+import re
 import shutil
+import string
 from pathlib import Path
 
 import pytest
@@ -40,6 +43,12 @@ def write(root: Path, name: str, text: str | bytes) -> Path:
     else:
         path.write_bytes(text.encode("utf-8"))
     return path
+
+
+def encoding_read(doc: Document) -> str:
+    """The codec a document's warning says its file was read as; UTF-8 if none."""
+    named = [re.search(r"read as (?:[^(;]* \()?([\w-]+)\)?;", warning) for warning in doc.warnings]
+    return next((match[1] for match in named if match), "utf-8")
 
 
 def test_module_doctest() -> None:
@@ -149,14 +158,149 @@ def test_body_dates_are_not_the_document_date(tmp_path: Path) -> None:
     assert load_document(write(tmp_path, "history.txt", text), tmp_path).date is None
 
 
-def test_invalid_utf8_is_replaced_with_a_warning(tmp_path: Path) -> None:
-    data = "Café Opens\n\nThe new café on Main Street opened its doors to the public today.\n".encode("latin-1")
-    path = write(tmp_path, "latin.txt", data)
+# ---------------------------------------------------------------- encodings and non-text
+
+CP1252_WARNING = "not UTF-8; read as Windows-1252 (cp1252); offsets refer to the text as decoded"
+REPLACED_WARNING = "not valid UTF-8; undecodable bytes replaced"
+SENTENCE = "The body of this page is a sentence of enough words."
+
+
+def random_text_bytes(size: int = 20_000) -> bytes:
+    """`size` random bytes (fixed seed) with the zero bytes removed, so no binary probe catches them."""
+    return random.Random(20240914).randbytes(size).replace(b"\x00", b"")
+
+
+def test_windows_1252_text_is_read_as_cp1252_with_a_warning(tmp_path: Path) -> None:
+    text = ("Straße in Zürich geöffnet\r\n\r\nDer Bürgermeister sagte: \u201eGroßartig\u201c. "
+            "L\u2019été était \u201cvraiment\u201d très long \u2013 und süß.\r\n")
+    data = text.encode("cp1252")
+    assert b"\x93" in data and b"\x94" in data
+    path = write(tmp_path, "notes.txt", data)
+    doc = load_document(path, tmp_path)
+    assert doc.text == path.read_text(encoding="cp1252") == text.replace("\r\n", "\n")
+    assert doc.title == "Straße in Zürich geöffnet"
+    assert doc.warnings == (f"notes.txt: {CP1252_WARNING}",)
+    assert "“vraiment” très long – und süß." in content(doc)
+    assert "\ufffd" not in doc.text
+    assert_spans_valid(doc)
+
+
+def test_latin1_markdown_is_read_as_cp1252_with_a_warning(tmp_path: Path) -> None:
+    text = "# Café Opens\n\nThe new café on Main Street opened its doors to the public today, said Müller.\n"
+    path = write(tmp_path, "latin.md", text.encode("latin-1"))
+    doc = load_document(path, tmp_path)
+    assert doc.text == text
+    assert doc.title == "Café Opens"
+    assert doc.warnings == (f"latin.md: {CP1252_WARNING}",)
+    assert content(doc) == "The new café on Main Street opened its doors to the public today, said Müller."
+
+
+def test_cp1252_html_without_a_declared_charset_is_read_as_cp1252(tmp_path: Path) -> None:
+    page = ("<html><head><title>Café Reopens | Gazette</title></head><body><h1>Café Reopens</h1>"
+            "<p>The café on the corner reopened \u201ctoday\u201d after a long renovation, said Anaïs.</p></body></html>")
+    doc = load_document(write(tmp_path, "cafe.html", page.encode("cp1252")), tmp_path)
+    assert doc.title == "Café Reopens"
+    assert doc.warnings == (f"cafe.html: {CP1252_WARNING}",)
+    assert content(doc) == "The café on the corner reopened “today” after a long renovation, said Anaïs."
+
+
+@pytest.mark.parametrize(
+    ("codec", "text", "label"),
+    [
+        ("cp1251", "Библиотека открыта\n\nВчера в Москве открылась новая городская библиотека.\n", "Windows-1251 (cp1251)"),
+        ("cp1253", "Νέα βιβλιοθήκη\n\nΧθες άνοιξε μια νέα δημοτική βιβλιοθήκη στην Αθήνα.\n", "Windows-1253 (cp1253)"),
+        ("gb18030", "新图书馆开放\n\n昨天，北京一座新的城市图书馆开放了，每天都将开放。读者们非常高兴。\n", "gb18030"),
+    ],
+)
+def test_other_single_and_multibyte_encodings_are_detected(tmp_path: Path, codec: str, text: str, label: str) -> None:
+    doc = load_document(write(tmp_path, "other.txt", text.encode(codec)), tmp_path)
+    assert doc.text == text
+    assert doc.warnings == (f"other.txt: not UTF-8; read as {label}; offsets refer to the text as decoded",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Neue Brücke eröffnet\n\nDie Straße über den Fluß ist ab heute für Fußgänger geöffnet.\n",
+        "Le pont rouvre\n\nLe pont « Saint-Éloi » a rouvert ce matin après deux ans de travaux.\n",
+        "Νέα γέφυρα\n\nΗ γέφυρα άνοιξε σήμερα το πρωί μετά από δύο χρόνια εργασιών.\n",
+        "Новый мост\n\nМост открылся сегодня утром после двух лет ремонта.\n",
+        "新桥开通\n\n经过两年的施工，这座桥今天早上重新开通。\n",
+        "جسر جديد\n\nافتتح الجسر صباح اليوم بعد عامين من أعمال الصيانة.\n",
+        "Emoji and symbols 🪖 € © ½\n\nA note with a few symbols in it is still text.\n",
+    ],
+)
+def test_utf8_text_in_any_script_is_read_unchanged_without_warning(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "script.md", text)
+    doc = load_document(path, tmp_path)
+    assert doc.text == path.read_text(encoding="utf-8") == text
+    assert doc.warnings == ()
+    assert doc.title == text.split("\n")[0]
+
+
+def test_utf8_file_with_a_stray_byte_is_replaced_with_a_warning(tmp_path: Path) -> None:
+    data = "Café Straße\n\nThe “new” café on Main Street opened its doors today.\n".encode().replace(b"new", b"n\xffew")
+    path = write(tmp_path, "stray.txt", data)
     doc = load_document(path, tmp_path)
     assert doc.text == path.read_text(encoding="utf-8", errors="replace")
-    assert "\ufffd" in doc.text
-    assert len(doc.warnings) == 1 and "latin.txt" in doc.warnings[0] and "UTF-8" in doc.warnings[0]
-    assert doc.title == "Caf\ufffd Opens"
+    assert "The “n\ufffdew” café" in doc.text
+    assert doc.warnings == (f"stray.txt: {REPLACED_WARNING}",)
+    assert doc.title == "Café Straße"
+
+
+@pytest.mark.parametrize("name", ["data.txt", "data.md", "data.html"])
+def test_random_bytes_without_zero_bytes_are_refused(tmp_path: Path, name: str) -> None:
+    data = random_text_bytes()
+    assert b"\x00" not in data and len(data) > 19_000
+    path = write(tmp_path, name, data)
+    with pytest.raises(DocumentError) as raised:
+        load_document(path, tmp_path)
+    assert str(raised.value) == f"{name}: does not look like text (random or binary bytes); skipped"
+
+
+def test_os_urandom_without_zero_bytes_is_refused(tmp_path: Path) -> None:
+    """Unseeded bytes too: refusal does not hinge on one lucky sample."""
+    for name in ("noise.md", "noise.html"):
+        path = write(tmp_path, name, os.urandom(20_000).replace(b"\x00", b""))
+        with pytest.raises(DocumentError, match=f"^{name}: does not look like text"):
+            load_document(path, tmp_path)
+
+
+def test_control_characters_in_valid_utf8_are_refused(tmp_path: Path) -> None:
+    data = bytes(range(1, 128)) * 100
+    with pytest.raises(DocumentError, match="^ctl.txt: does not look like text"):
+        load_document(write(tmp_path, "ctl.txt", data), tmp_path)
+
+
+def test_long_titles_are_cut_at_a_word_boundary(tmp_path: Path) -> None:
+    words = ("Springfield Council Approves Expanded Library Opening Hours, Longer Weekend Schedules, Additional "
+             "Reading Programmes for Children and Renovated Rooms After Months of Public Consultation")
+    doc = load_document(write(tmp_path, "long.txt", f"{words}\n\n{SENTENCE}\n"), tmp_path)
+    assert len(words) > 150 and len(words.split()) <= 30
+    assert doc.title == ("Springfield Council Approves Expanded Library Opening Hours, Longer Weekend Schedules, "
+                         "Additional Reading Programmes for Children and Renovated…")
+    assert len(doc.title) <= 150
+    assert content(doc) == SENTENCE
+
+
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [
+        ("token.html", "<html><body><h1>{title}</h1><p>{body}</p>"),
+        ("token.md", "---\ntitle: {title}\n---\n\n{body}\n"),
+    ],
+)
+def test_a_title_of_one_huge_token_is_cut(tmp_path: Path, name: str, page: str) -> None:
+    token = "".join(random.Random(7).choices(string.ascii_letters + string.digits, k=20_000))
+    doc = load_document(write(tmp_path, name, page.format(title=token, body=SENTENCE)), tmp_path)
+    assert doc.title == token[:149] + "…"
+    assert content(doc) == SENTENCE
+
+
+def test_a_title_of_150_characters_is_kept_whole(tmp_path: Path) -> None:
+    title = "A" * 150
+    doc = load_document(write(tmp_path, "t.md", f"# {title}\n\n{SENTENCE}\n"), tmp_path)
+    assert doc.title == title
 
 
 @pytest.mark.parametrize(
@@ -294,9 +438,10 @@ def test_html_meta_date_and_declared_charset(tmp_path: Path) -> None:
 
 
 def test_html_undecodable_bytes_give_a_warning(tmp_path: Path) -> None:
-    page = b"<html><body><h1>Bad \xff Bytes</h1><p>The page has one byte that is not valid in any text.</p></body></html>"
-    doc = load_document(write(tmp_path, "bad.html", page), tmp_path)
-    assert "\ufffd" in doc.title and len(doc.warnings) == 1
+    page = "<html><body><h1>Bad \xff Bytes in “UTF-8”</h1><p>The page has one byte that is not valid UTF-8.</p></body></html>"
+    doc = load_document(write(tmp_path, "bad.html", page.encode().replace(b"\xc3\xbf", b"\xff")), tmp_path)
+    assert doc.title == "Bad \ufffd Bytes in “UTF-8”"
+    assert doc.warnings == (f"bad.html: {REPLACED_WARNING}",)
 
 
 # ---------------------------------------------------------------- other blogs' furniture
@@ -365,5 +510,5 @@ def test_any_bytes_load_or_raise_document_error(tmp_path: Path, data: bytes) -> 
         doc = load_document(path, tmp_path)
     except DocumentError:
         return
-    assert doc.text == path.read_text(encoding="utf-8", errors="replace")
+    assert doc.text == path.read_text(encoding=encoding_read(doc), errors="replace")
     assert_spans_valid(doc)

@@ -11,6 +11,8 @@ Examples are bounded so the file runs in seconds.
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -120,7 +122,9 @@ def test_any_file_loads_and_chunks_into_in_bounds_passages(folder: Path, count_t
     units, passages = chunk(doc.text, doc.content, count_tokens, budget, overlap)
     check_chunks(doc.text, doc.content, units, passages)
     back = stored(doc, units, passages)
-    file_text = (folder / f"fuzz{suffix}").read_text(encoding="utf-8", errors="replace") if suffix != ".html" else None
+    read_as = [m[1] for w in doc.warnings if (m := re.search(r"read as (?:[^(;]* \()?([\w-]+)\)?;", w))]
+    codec = read_as[0] if read_as else "utf-8"
+    file_text = (folder / f"fuzz{suffix}").read_text(encoding=codec, errors="replace") if suffix != ".html" else None
     for i, (first, last) in enumerate(passages):
         start, end = back.passage_span(i)
         passage = back.text[start:end]
