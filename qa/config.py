@@ -62,6 +62,9 @@ class Settings:
     update_wait_seconds: float = 0.5
     # Source files larger than this are skipped with a message.
     max_file_bytes: int = 50 * 1024 * 1024
+    # A file that takes longer than this to read (decode and clean, before embedding) is skipped
+    # with a message, so one pathological file never stalls a build.
+    max_read_seconds: float = 300.0
 
     def chunking(self) -> dict[str, int]:
         """The settings that shape passages; stored in the manifest."""

@@ -19,9 +19,11 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import multiprocessing
+import multiprocessing.pool
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +42,8 @@ from qa.store import Manifest, Store, StoredDocument, TermIds, load_store, read_
 
 log = logging.getLogger("qa")
 
+# Files this small are read in the indexing process; bigger ones in a helper process, with a time limit.
+INLINE_READ_BYTES = 1024 * 1024
 # Bytes of source text per passage, for the first estimate of a build's passages.
 _BYTES_PER_PASSAGE = 700
 
@@ -241,10 +245,13 @@ def sync(
     progress: Progress | None = None,
     loaded: Store | None = None,
     force: frozenset[str] = frozenset(),
+    on_commit: Callable[[Store], None] | None = None,
 ) -> tuple[IndexReport, Store]:
     """Like update_index, and also returns the up-to-date store (reusing `loaded` if current).
 
-    Files named in `force` are read and embedded again even if unchanged.
+    Files named in `force` are read and embedded again even if unchanged. With `on_commit`,
+    the files done are written before a big file is read, and `on_commit` gets that store,
+    so that they answer while the big one is embedded.
     """
     settings = settings or Settings()
     root, index_dir = Path(sources), Path(index)
@@ -253,7 +260,8 @@ def sync(
         previous, rebuilt = _previous(index_dir, embedder, settings, loaded)
         if rebuilt:
             log.warning("rebuilding the index: %s", rebuilt)
-        report = _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress, force)
+        report = _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress, force,
+                         on_commit)
         if report.stale and previous is None:
             raise IndexStoreError(f"{report.stale.split(';')[0]}, and the index there cannot be used "
                                   f"({rebuilt or 'there is none yet'}); make the folder writable or pick another with --index")
@@ -354,7 +362,7 @@ def _digests(scan: _Scan, skipped: list[str]) -> dict[str, tuple[str, int]]:
 
 def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, rebuilt: str | None,
             writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None,
-            force: frozenset[str] = frozenset()) -> IndexReport:
+            force: frozenset[str] = frozenset(), on_commit: Callable[[Store], None] | None = None) -> IndexReport:
     old = {d.source: d for d in previous.documents} if previous else {}
     skipped, warnings = list(scan.skipped), []
     kept: dict[str, StoredDocument] = {}
@@ -377,11 +385,18 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
     checkpoint = Checkpoint(index_dir, embedder.name, embedder.dimension) if can_write and todo else None
     tracker = _Tracker(progress, len(todo), sum(digests[r][1] for r in todo))
     embedding = _Embedding(embedder, settings, checkpoint, tracker)
+    reader = _Reader(root, settings)
     try:
-        for rel in todo:
+        # Small files first; before a big one, what is done is written, so it answers meanwhile.
+        for rel in sorted(todo, key=lambda r: digests[r][1]):
+            if on_commit is not None and fresh and checkpoint is not None and digests[rel][1] >= INLINE_READ_BYTES:
+                embedding.flush()
+                carried = {**{r: d for r, d in old.items() if r in digests and r not in fresh}, **kept}
+                _write(index_dir, {**carried, **fresh}, carried, previous, embedding.vectors, embedder, settings)
+                on_commit(load_store(index_dir))
             tracker.current = rel
             tracker.report()
-            document = _read(root, rel, scan.files[rel], settings, skipped)
+            document = reader.read(rel, scan.files[rel], skipped)
             if document is not None:
                 doc, data_digest = document
                 warnings.extend(doc.warnings)
@@ -393,11 +408,11 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
         tracker.current = None
         embedding.flush()
     finally:
+        reader.close()
         tracker.close()
     for message in skipped:
         log.warning("skipped %s", message)
-    order = sorted({**kept, **fresh})
-    documents = [kept[r] if r in kept else fresh[r] for r in order]
+    documents = [*kept.values(), *fresh.values()]
     report = IndexReport(
         added=tuple(sorted(r for r in fresh if r not in old)), changed=tuple(sorted(r for r in fresh if r in old)),
         removed=tuple(sorted(set(old) - set(kept) - set(fresh))), unchanged=len(kept), skipped=tuple(skipped),
@@ -409,30 +424,71 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
         stale = f"the index folder {index_dir} is not writable; answers come from the index as it was"
         log.warning(stale)
         return replace(report, stale=stale)
-    vectors = _assemble_vectors(order, kept, previous, embedding.vectors, embedder.dimension)
+    _write(index_dir, {**kept, **fresh}, kept, previous, embedding.vectors, embedder, settings)
+    if checkpoint is not None:
+        checkpoint.clear()
+    return report
+
+
+def _write(index_dir: Path, by_source: dict[str, StoredDocument], carried: dict[str, StoredDocument],
+           previous: Store | None, fresh_vectors: dict[str, np.ndarray], embedder: Embedder, settings: Settings) -> None:
+    """Write a generation of these documents: `carried` ones with their vectors from `previous`."""
+    order = sorted(by_source)
+    documents = [by_source[r] for r in order]
+    vectors = _assemble_vectors(order, carried, previous, fresh_vectors, embedder.dimension)
     # BM25 sees each passage with its document's title, as the embedder does.
     passage_terms = TermIds()
     for d in documents:
         for s, e in map(d.passage_span, range(len(d.passages))):
             passage_terms.add(terms(embedding_text(d.title, d.text[s:e])))
     manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
-                        sources={d.source: d.hash for d in documents}, passages=report.passages)
+                        sources={d.source: d.hash for d in documents}, passages=len(vectors))
     write_store(index_dir, manifest, documents, vectors, passage_terms)
-    if checkpoint is not None:
-        checkpoint.clear()
-    return report
 
 
-def _read(root: Path, rel: str, path: Path, settings: Settings, skipped: list[str]) -> tuple[Document, str] | None:
-    """The loaded document and the hash of the very bytes parsed, or None (reported in `skipped`)."""
-    try:
-        data = path.read_bytes()
-        return load_document(path, root, max_bytes=settings.max_file_bytes, data=data), hashlib.sha256(data).hexdigest()
-    except OSError as exc:
-        skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
-    except DocumentError as exc:
-        skipped.append(str(exc))
-    return None
+class _Reader:
+    """Reads big source files in a helper process, so that one which takes longer than
+    `Settings.max_read_seconds` to read (or hangs or crashes the reader) is skipped with a
+    warning instead of stalling the build. Files under INLINE_READ_BYTES, which read in
+    milliseconds, are read in this process (starting the helper costs about a second)."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root, self.settings = root, settings
+        self.pool: multiprocessing.pool.Pool | None = None
+
+    def read(self, rel: str, path: Path, skipped: list[str]) -> tuple[Document, str] | None:
+        """The loaded document and the hash of the very bytes parsed, or None (reported in `skipped`)."""
+        limit = self.settings.max_read_seconds
+        try:
+            return self._read(path)
+        except multiprocessing.TimeoutError:
+            self.close()  # the reader is stuck on this file: a fresh one reads the next
+            skipped.append(f"{rel}: took more than {limit:g} s to read; skipped (raise Settings.max_read_seconds "
+                           f"to read it)")
+        except OSError as exc:
+            skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
+        except DocumentError as exc:
+            skipped.append(str(exc))
+        return None
+
+    def _read(self, path: Path) -> tuple[Document, str]:
+        if path.stat().st_size < INLINE_READ_BYTES:
+            return _load(path, self.root, self.settings.max_file_bytes)
+        if self.pool is None:
+            self.pool = multiprocessing.get_context("spawn").Pool(1)
+        job = self.pool.apply_async(_load, (path, self.root, self.settings.max_file_bytes))
+        return job.get(timeout=self.settings.max_read_seconds)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool = None
+
+
+def _load(path: Path, root: Path, max_bytes: int) -> tuple[Document, str]:
+    """Load one file (in the reader process); returns the document and the sha256 of its bytes."""
+    data = path.read_bytes()
+    return load_document(path, root, max_bytes=max_bytes, data=data), hashlib.sha256(data).hexdigest()
 
 
 def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], previous: Store | None,

@@ -149,12 +149,16 @@ class QA:
         with self._lock:
             signature = self._source_signature()
             report, self._store = sync(self.sources, self.index, self.embedder, self.settings, progress, self._store,
-                                       frozenset(force))
+                                       frozenset(force), on_commit=self._use)
             # A stale index is retried at the next rescan even if the sources stay as they are.
             self._signature, self._checked = None if report.stale else signature, time.monotonic()
             self._removed &= set(self._store.by_source)
             self.last_report, self._error = report, None
             return report
+
+    def _use(self, store: Store) -> None:
+        """Answer from `store` from now on (the part of an update written before a big file)."""
+        self._store = store
 
     def start_update(self, force: Sequence[str] = ()) -> None:
         """Update the index in a background thread; questions meanwhile use the index as it is.
