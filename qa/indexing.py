@@ -387,8 +387,9 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
     embedding = _Embedding(embedder, settings, checkpoint, tracker)
     reader = _Reader(root, settings)
     try:
-        # Small files first; before a big one, what is done is written, so it answers meanwhile.
-        for rel in sorted(todo, key=lambda r: digests[r][1]):
+        # Small files first (by name), then big ones (smallest first); before a big one, what is
+        # done is written, so that it answers meanwhile.
+        for rel in sorted(todo, key=lambda r: (_big(digests[r][1]), r)):
             if on_commit is not None and fresh and checkpoint is not None and digests[rel][1] >= INLINE_READ_BYTES:
                 embedding.flush()
                 carried = {**{r: d for r, d in old.items() if r in digests and r not in fresh}, **kept}
@@ -428,6 +429,11 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
     if checkpoint is not None:
         checkpoint.clear()
     return report
+
+
+def _big(size: int) -> int:
+    """A file's size if it is read in the helper process, else 0 (for the reading order)."""
+    return size if size >= INLINE_READ_BYTES else 0
 
 
 def _write(index_dir: Path, by_source: dict[str, StoredDocument], carried: dict[str, StoredDocument],
