@@ -46,8 +46,9 @@ class Settings:
     overlap_sentences: int = 1
     max_title_tokens: int = 32
     batch_size: int = 32
-    # Passages embedded at a time while documents are read: bounds the text held waiting.
-    stream_passages: int = 1024
+    # Passages embedded at a time while documents are read: bounds the text held waiting, and
+    # what a killed build loses (each batch is checkpointed).
+    stream_passages: int = 256
     # Retrieval: one of METHODS, and the candidates taken from each retriever before fusion.
     method: str = "hybrid"
     candidates: int = 50

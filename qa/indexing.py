@@ -23,7 +23,7 @@ import multiprocessing
 import multiprocessing.pool
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -155,7 +155,7 @@ def _fit_title(title: str, embedder: Embedder, max_tokens: int) -> str:
     return " ".join(words)
 
 
-def prepare(doc: Document, file_digest: str, embedder: Embedder, settings: Settings) -> tuple[StoredDocument, list[str]]:
+def prepare(doc: Document, file_digest: str, embedder: Embedder, settings: Settings) -> tuple[StoredDocument, PassageTexts]:
     """Chunk a loaded document; returns it as stored, and the texts to embed per passage."""
     if settings.max_passage_tokens + settings.max_title_tokens + 1 > embedder.max_tokens:
         raise ModelError(
@@ -167,9 +167,22 @@ def prepare(doc: Document, file_digest: str, embedder: Embedder, settings: Setti
         source=doc.source, title=doc.title, date=doc.date, hash=file_digest, text=doc.text,
         units=tuple(units), passages=tuple(passages), warnings=doc.warnings,
     )
-    title = _fit_title(doc.title, embedder, settings.max_title_tokens)
-    texts = [embedding_text(title, doc.text[s:e]) for s, e in map(stored.passage_span, range(len(passages)))]
-    return stored, texts
+    return stored, PassageTexts(stored, _fit_title(doc.title, embedder, settings.max_title_tokens))
+
+
+class PassageTexts(Sequence[str]):
+    """What the model sees for each passage of a document, made when asked for: a 50 MB
+    document's 100,000 passage texts are never all held at once."""
+
+    def __init__(self, doc: StoredDocument, title: str) -> None:
+        self.doc, self.title = doc, title
+
+    def __len__(self) -> int:
+        return len(self.doc.passages)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        start, end = self.doc.passage_span(i)
+        return embedding_text(self.title, self.doc.text[start:end])
 
 
 @contextlib.contextmanager
@@ -316,7 +329,7 @@ class _Embedding:
         self.vectors: dict[str, np.ndarray] = {}
         self.embedded = self.resumed = 0
 
-    def add(self, rel: str, texts: list[str]) -> None:
+    def add(self, rel: str, texts: Sequence[str]) -> None:
         if self.checkpoint is None:
             return
         self.vectors[rel] = np.empty((len(texts), self.embedder.dimension), dtype=np.float32)
@@ -441,14 +454,14 @@ def _write(index_dir: Path, by_source: dict[str, StoredDocument], carried: dict[
     """Write a generation of these documents: `carried` ones with their vectors from `previous`."""
     order = sorted(by_source)
     documents = [by_source[r] for r in order]
-    vectors = _assemble_vectors(order, carried, previous, fresh_vectors, embedder.dimension)
+    vectors = _vector_blocks(order, carried, previous, fresh_vectors)
     # BM25 sees each passage with its document's title, as the embedder does.
     passage_terms = TermIds()
     for d in documents:
         for s, e in map(d.passage_span, range(len(d.passages))):
             passage_terms.add(terms(embedding_text(d.title, d.text[s:e])))
     manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
-                        sources={d.source: d.hash for d in documents}, passages=len(vectors))
+                        sources={d.source: d.hash for d in documents}, passages=sum(map(len, vectors)))
     write_store(index_dir, manifest, documents, vectors, passage_terms)
 
 
@@ -497,9 +510,9 @@ def _load(path: Path, root: Path, max_bytes: int) -> tuple[Document, str]:
     return load_document(path, root, max_bytes=max_bytes, data=data), hashlib.sha256(data).hexdigest()
 
 
-def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], previous: Store | None,
-                      fresh: dict[str, np.ndarray], dimension: int) -> np.ndarray:
-    """Vectors in document order: carried over for kept documents, new ones for the rest."""
+def _vector_blocks(order: list[str], kept: dict[str, StoredDocument], previous: Store | None,
+                   fresh: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Each document's vectors in document order: carried over for kept documents, new ones for the rest."""
     blocks = []
     for rel in order:
         if rel in kept:
@@ -507,4 +520,4 @@ def _assemble_vectors(order: list[str], kept: dict[str, StoredDocument], previou
             blocks.append(previous.document_vectors(previous.by_source[rel]))
         else:
             blocks.append(fresh[rel])
-    return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, dimension), np.float32)
+    return blocks

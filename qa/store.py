@@ -34,7 +34,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import bm25s
@@ -63,6 +63,8 @@ HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 512
 
 Span = tuple[int, int]
+# Passage vectors: one array, or consecutive blocks of rows.
+Vectors = np.ndarray | Sequence[np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class StoredDocument:
         return self.units[first][0], self.units[last - 1][1]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # The fields as they are (json writes tuples as lists): asdict would copy every unit first.
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, line: str) -> StoredDocument:
@@ -189,15 +192,21 @@ def _exact(index: faiss.Index) -> faiss.Index:
     return faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
 
 
-def build_dense(vectors: np.ndarray, dimension: int, exact_max: int) -> faiss.Index:
-    """The dense index of `vectors`: exact inner product up to exact_max of them, HNSW above."""
-    if len(vectors) <= exact_max:
+def build_dense(vectors: Vectors, dimension: int, exact_max: int) -> faiss.Index:
+    """The dense index of `vectors`: exact inner product up to exact_max of them, HNSW above.
+
+    `vectors` may be one array or consecutive blocks of rows (one per document), added one by
+    one so that they are never copied into one big array first.
+    """
+    blocks = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
+    if sum(len(b) for b in blocks) <= exact_max:
         index = faiss.IndexFlatIP(dimension)
     else:
         index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    for block in blocks:
+        if len(block):
+            index.add(np.ascontiguousarray(block, dtype=np.float32))
     return index
 
 
@@ -317,7 +326,7 @@ def write_store(
     index_dir: str | Path,
     manifest: Manifest,
     documents: list[StoredDocument],
-    vectors: np.ndarray,
+    vectors: Vectors,
     passage_terms: TermIds | Sequence[Sequence[str]],
 ) -> Path:
     """Write a new generation and switch CURRENT to it atomically; returns its folder."""
@@ -351,17 +360,18 @@ def write_store(
     return target
 
 
-def _write_generation(folder: Path, manifest: Manifest, documents: list[StoredDocument], vectors: np.ndarray,
+def _write_generation(folder: Path, manifest: Manifest, documents: list[StoredDocument], vectors: Vectors,
                       passage_terms: TermIds | Sequence[Sequence[str]]) -> None:
     """All files of one generation, checksummed in its manifest and flushed to disk."""
     with (folder / DOCUMENTS).open("w", encoding="utf-8") as fh:
         for doc in documents:
             fh.write(doc.to_json() + "\n")
-    faiss.write_index(build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX), str(folder / DENSE))
+    dense = build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX)
+    faiss.write_index(dense, str(folder / DENSE))
     if len(passage_terms):
         build_bm25(passage_terms).save(str(folder / BM25_DIR), show_progress=False)
     files = {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)}
-    final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": len(vectors)})
+    final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": dense.ntotal})
     (folder / MANIFEST).write_text(json.dumps(asdict(final_manifest), indent=1), encoding="utf-8")
     _fsync_tree(folder)
 

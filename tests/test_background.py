@@ -65,7 +65,7 @@ def test_a_build_killed_mid_way_resumes_and_the_old_index_answers_meanwhile(seed
     started = time.monotonic()
     qa = QA(seed_dir, index, embedder=embedder, wait=False)
     answer = qa.ask(SEED_QUESTION)
-    assert time.monotonic() - started < 5, "the old index answers at once"
+    assert qa.indexing and time.monotonic() - started < 30, "the old index answers while the build resumes"
     assert answer.answered and "Kurdistan" in answer.passages[0].text
     assert qa.wait(300)
     report = qa.last_report
