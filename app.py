@@ -1,5 +1,8 @@
 """Start the browser chat: `python app.py` prints the local URL.
 
+The page serves at once from the index on disk (if any) while the index is brought up to
+date in the background; the page's status line and the log show how far it has got.
+
 Options: --sources and --index pick the folders, --port (or GRADIO_SERVER_PORT) the port,
 --host the address to listen on (default 127.0.0.1: this machine only). QA_AUTH=user:password
 turns on a login.
@@ -18,8 +21,13 @@ for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", 
 import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from qa.pipeline import QA
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -56,8 +64,14 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def announce_when_indexed(qa: QA) -> None:
+    """Print the status line once the update started with the app is done."""
+    qa.wait()
+    print(f"qa: {qa.status()}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Open the collection, warm the model, build the page and serve it until interrupted.
+    """Open the collection (indexing in the background), warm the model, build the page and serve it until interrupted.
 
     Example:
         >>> main(["--sources", "sources", "--index", "index", "--port", "7861"])   # doctest: +SKIP
@@ -65,19 +79,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     auth = parse_auth(os.environ.get("QA_AUTH"))
     logging.basicConfig(format="qa: %(message)s", level=logging.WARNING)
+    logging.getLogger("qa").setLevel(logging.INFO)  # indexing progress, articles removed, questions refused
     started = time.monotonic()
     from qa.chat import build_app, launch_options, warm_up
     from qa.errors import QAError
     from qa.pipeline import QA
 
     try:
-        qa = QA(args.sources, args.index)
+        qa = QA(args.sources, args.index, wait=False)
     except QAError as exc:
         print(f"app.py: error: {exc}", file=sys.stderr)
         return 2
     warm_up(qa)
     app = build_app(qa)
-    print(f"qa: {len(qa.documents())} articles from {args.sources}, ready in {time.monotonic() - started:.1f} s", flush=True)
+    print(f"qa: {args.sources}: {qa.status()}; ready in {time.monotonic() - started:.1f} s", flush=True)
+    if qa.indexing:
+        threading.Thread(target=announce_when_indexed, args=(qa,), daemon=True).start()
     app.launch(**launch_options(host=args.host, port=args.port, auth=auth))
     return 0
 

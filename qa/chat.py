@@ -21,9 +21,12 @@ for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", 
     os.environ.setdefault(_name, _value)
 
 import datetime as dt  # noqa: E402
+import hashlib  # noqa: E402
 import html  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Callable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -33,7 +36,8 @@ import gradio as gr  # noqa: E402
 
 from qa.answers import Answer, AnswerSpan, Passage  # noqa: E402
 from qa.errors import DocumentError, QAError  # noqa: E402
-from qa.pipeline import QA, DocumentInfo  # noqa: E402
+from qa.pipeline import QA, TRASH, DocumentInfo  # noqa: E402
+from qa.progress import IndexStatus  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, save_upload  # noqa: E402
 
 log = logging.getLogger("qa")
@@ -63,6 +67,29 @@ DOCUMENT_VIEW_CHARS = 40_000
 # Around a cited passage, its article is shown this far either side: every reply carries it,
 # and the whole chat history travels with each question, so replies must stay light.
 CITED_CONTEXT_CHARS = 6_000
+# The collection list shows this many articles a page; titles are cut for display (CSS then
+# keeps each to one line), dropdown labels shorter still.
+PAGE_SIZE = 50
+TITLE_CHARS = 200
+CHOICE_CHARS = 120
+# The status line (and a check for a changed collection) every this many seconds; the collection
+# itself is read again when the index status changes, and at least every RESCAN_SECONDS (which
+# notices files copied into the folder: reading 10,000 file names takes ~0.1 s).
+STATUS_SECONDS = 1.5
+RESCAN_SECONDS = 5.0
+# The article filter offers at most this many articles at a time (a search box finds the others):
+# 10,000 choices make the page slow to load and the dropdown slow to open.
+FILTER_CHOICES = 200
+# An upload waits this long for its indexing: a small article is then listed and askable at once.
+UPLOAD_WAIT_SECONDS = 2.0
+# The chat kept in the browser (for a reload) holds at most this many turns.
+MAX_SAVED_TURNS = 100
+# Gradio refuses a file over max_file_size in the browser with one message (a toast) but leaves the
+# upload box in an error state: clear that state, so the box takes the next file as usual.
+RESET_UPLOAD_JS = """() => new MutationObserver(() => {
+  const box = document.getElementById('qa-upload');
+  if (box && box.querySelector('.error')) box.querySelector('.clear-status button')?.click();
+}).observe(document.body, {subtree: true, childList: true})"""
 
 CSS = """
 .qa-answer { line-height: 1.55; }
@@ -94,9 +121,18 @@ details.qa-more > summary, details.qa-wording > summary { color: var(--body-text
 .qa-ok { color: #15803d; }
 .qa-collection { padding: 0.2em 0.2em 0; }
 .qa-collection .qa-title { font-size: 1.05em; }
-.qa-collection ol { margin: 0.3em 0 0 1.2em; padding: 0; }
-.qa-collection li { margin-bottom: 0.35em; line-height: 1.35; }
-.qa-collection .qa-source { display: block; }
+.qa-collection ol { margin: 0.3em 0 0 0; padding: 0 0 0 2.6em; max-height: 60vh; overflow-y: auto; }
+.qa-collection li { margin-bottom: 0.35em; line-height: 1.35; min-width: 0; }
+.qa-collection .qa-item { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.qa-collection .qa-source { display: block; overflow: hidden; text-overflow: ellipsis; }
+.qa-range { color: var(--body-text-color-subdued); font-size: 0.85em; }
+.qa-warn { display: block; color: #b45309; font-size: 0.85em; }
+.qa-status-line { font-size: 0.9em; color: var(--body-text-color-subdued); }
+.qa-status-line.qa-busy { color: var(--color-accent); }
+/* Gradio (6.31) shows a timer on an event's outputs even with show_progress="hidden"; these follow
+   the collection every few seconds, so no timer flickers on them. */
+#qa-status [data-testid="status-tracker"], #qa-collection [data-testid="status-tracker"],
+#qa-reader [data-testid="status-tracker"], #qa-filter-sources [data-testid="status-tracker"] { display: none !important; }
 .qa-docview { max-height: 30em; overflow: auto; font-size: 0.92em; line-height: 1.5; }
 """
 
@@ -118,7 +154,8 @@ def theme() -> gr.themes.Base:
 
 def launch_options(host: str = "127.0.0.1", port: int | None = None, auth: tuple[str, str] | None = None,
                    upload_limit: int = MAX_UPLOAD_BYTES) -> dict[str, Any]:
-    """Keyword arguments for `Blocks.launch`: local only, no share link, no SSR, our theme and css.
+    """Keyword arguments for `Blocks.launch`: local only, no share link, no SSR, our theme and css,
+    and Gradio's own upload limit equal to ours (`upload_limit`, as `build_app` takes it).
 
     Example:
         >>> launch_options(port=7860)["server_name"]
@@ -126,7 +163,7 @@ def launch_options(host: str = "127.0.0.1", port: int | None = None, auth: tuple
     """
     return {
         "server_name": host, "server_port": port, "share": False, "ssr_mode": False, "auth": auth,
-        "theme": theme(), "css": CSS, "max_file_size": 4 * upload_limit, "show_error": True,
+        "theme": theme(), "css": CSS, "js": RESET_UPLOAD_JS, "max_file_size": upload_limit, "show_error": True,
     }
 
 
@@ -376,27 +413,113 @@ def answer_markdown(answer: Answer, documents: Mapping[str, DocumentInfo] | None
     return "\n".join(lines) + "\n\n".join(blocks)
 
 
-def render_collection(documents: Sequence[DocumentInfo]) -> str:
-    """The collection panel: how many articles, then each title with its file and date.
+def matching(documents: Sequence[DocumentInfo], query: str = "") -> list[DocumentInfo]:
+    """The documents whose title or file holds every word of `query` (any case), newest first.
 
     Example:
         >>> from qa.pipeline import DocumentInfo
-        >>> render_collection([DocumentInfo("a.txt", "<b>A</b>", None, 3)])
-        '<div class="qa-collection"><div class="qa-title">In the collection: <strong>1 article</strong></div><ol><li>&lt;b&gt;A&lt;/b&gt;<span class="qa-source">a.txt · undated · 3 passages</span></li></ol></div>'
+        >>> docs = [DocumentInfo("oslo.txt", "Oslo council", "2024-01-02", 1), DocumentInfo("rome.txt", "Rome", None, 2)]
+        >>> [d.source for d in matching(docs)], [d.source for d in matching(docs, "COUNCIL oslo")]
+        (['oslo.txt', 'rome.txt'], ['oslo.txt'])
+    """
+    ordered = sorted(documents, key=lambda d: (d.date or "", d.title), reverse=True)
+    words = query.casefold().split()
+    return [d for d in ordered if all(w in f"{d.title}\n{d.source}".casefold() for w in words)] if words else ordered
+
+
+def list_page(found: Sequence[DocumentInfo], page: int) -> tuple[int, list[DocumentInfo]]:
+    """Page `page` of `found` (clamped to the pages there are) and its documents, PAGE_SIZE a page.
+
+    Example:
+        >>> list_page(list(range(120)), 9)[0], list_page([], 3)
+        (2, (0, []))
+    """
+    last = max(0, (len(found) - 1) // PAGE_SIZE)
+    page = min(max(int(page or 0), 0), last)
+    return page, list(found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _short(title: str, limit: int = TITLE_CHARS) -> str:
+    """A title cut to `limit` characters for display ("…" marks the cut)."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def render_collection(documents: Sequence[DocumentInfo], query: str = "", page: int = 0, indexing: bool = False) -> str:
+    """The collection panel: counts, then one page of the documents matching `query`, each with
+    its title (cut to one line), file, date, passages and reading warnings. `indexing`: the first
+    build runs, so an empty collection is not yet known to be empty.
+
+    Example:
+        >>> from qa.pipeline import DocumentInfo
+        >>> render_collection([DocumentInfo("a.txt", "<b>A</b>", None, 3, ("read as cp1252",))])
+        '<div class="qa-collection"><div class="qa-title">In the collection: <strong>1 article</strong>, 3 passages</div><ol start="1"><li><span class="qa-item" title="&lt;b&gt;A&lt;/b&gt;">&lt;b&gt;A&lt;/b&gt;</span><span class="qa-source">a.txt · undated · 3 passages</span><span class="qa-warn">⚠ read as cp1252</span></li></ol></div>'
     """
     if not documents:
-        return '<div class="qa-collection"><div class="qa-title"><strong>No articles yet.</strong> Add .txt, .md or .html files below.</div></div>'
-    ordered = sorted(documents, key=lambda d: (d.date or "", d.title), reverse=True)
-    items = "".join(
-        f'<li>{html.escape(d.title)}<span class="qa-source">{source_line(d.source, d.date)} · '
-        f'{d.passages} passage{"s" if d.passages != 1 else ""}</span></li>' for d in ordered)
-    count = f'{len(documents)} article{"s" if len(documents) != 1 else ""}'
-    return f'<div class="qa-collection"><div class="qa-title">In the collection: <strong>{count}</strong></div><ol>{items}</ol></div>'
+        empty = ("The articles are listed once the first indexing is done." if indexing
+                 else "<strong>No articles yet.</strong> Add .txt, .md or .html files above.")
+        return f'<div class="qa-collection"><div class="qa-title">{empty}</div></div>'
+    found = matching(documents, query)
+    page, shown = list_page(found, page)
+    head = (f'<div class="qa-title">In the collection: <strong>{_plural(len(documents), "article")}</strong>, '
+            f'{_plural(sum(d.passages for d in documents), "passage")}</div>')
+    first = page * PAGE_SIZE + 1
+    span = f"showing {first:,}–{first + len(shown) - 1:,}"
+    if query.strip():
+        where = f"“{html.escape(query.strip())}”"
+        verb = "matches" if len(found) == 1 else "match"
+        head += (f'<div class="qa-range">{_plural(len(found), "article")} {verb} {where}; {span}</div>' if found
+                 else f'<div class="qa-range">No article matches {where}.</div>')
+    elif len(found) > PAGE_SIZE:
+        head += f'<div class="qa-range">{span.capitalize()} of {len(found):,}</div>'
+    return f'<div class="qa-collection">{head}<ol start="{first}">{"".join(map(_item, shown))}</ol></div>'
+
+
+def _item(d: DocumentInfo) -> str:
+    """One article of the collection list: its title on one line, file · date · passages, its warnings."""
+    title = html.escape(_short(d.title))
+    warnings = "".join(f'<span class="qa-warn">⚠ {html.escape(w)}</span>' for w in d.warnings)
+    return (f'<li><span class="qa-item" title="{title}">{title}</span><span class="qa-source">'
+            f'{source_line(d.source, d.date)} · {_plural(d.passages, "passage")}</span>{warnings}</li>')
 
 
 def _choices(documents: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
-    """Dropdown choices: a readable label ("Title (14 Sep 2024)") for each source path."""
-    return [(f"{d.title} ({_date(d.date)})" if d.date else d.title, d.source) for d in sorted(documents, key=lambda d: d.title.lower())]
+    """Dropdown choices: a readable label ("Title (14 Sep 2024)") for each source path, by title."""
+    return [(_short(f"{d.title} ({_date(d.date)})" if d.date else d.title, CHOICE_CHARS), d.source)
+            for d in sorted(documents, key=lambda d: d.title.lower())]
+
+
+def collection_signature(documents: Sequence[DocumentInfo]) -> int:
+    """A number that changes when the collection does (files, titles, dates, passages, warnings)."""
+    return hash(tuple((d.source, d.title, d.date, d.passages, d.warnings) for d in documents))
+
+
+def _status_key(status: IndexStatus) -> tuple:
+    """What changes in the status when the collection may have: an update starting or ending, counts, errors."""
+    return status.indexing, status.documents, status.passages, id(status.report), status.error
+
+
+def filter_choices(documents: Sequence[DocumentInfo], query: str, chosen: Sequence[str]) -> list[tuple[str, str]]:
+    """The article filter's choices: the chosen articles and up to FILTER_CHOICES (newest first) matching `query`.
+
+    Example:
+        >>> from qa.pipeline import DocumentInfo
+        >>> docs = [DocumentInfo("oslo.txt", "Oslo", "2024-01-02", 1), DocumentInfo("rome.txt", "Rome", None, 2)]
+        >>> filter_choices(docs, "oslo", ["rome.txt"])
+        [('Oslo (2 Jan 2024)', 'oslo.txt'), ('Rome', 'rome.txt')]
+    """
+    found = matching(documents, query)[:FILTER_CHOICES]
+    picked = set(chosen) - {d.source for d in found}
+    return _choices([*found, *(d for d in documents if d.source in picked)])
+
+
+def status_line(status: IndexStatus) -> str:
+    """The index status as one escaped line of HTML ("15 articles, 1,234 passages; up to date")."""
+    kind = "qa-busy" if status.indexing else "qa-error" if status.error else "qa-idle"
+    return f'<div class="qa-status-line {kind}">{html.escape(str(status))}</div>'
 
 
 def _iso(value: str | None, label: str) -> str | None:
@@ -420,36 +543,147 @@ def _scope(sources: Sequence[str], since: str | None, until: str | None, total: 
     return ("Searched only " + ", ".join(parts) + ".") if parts else ""
 
 
+# ------------------------------------------------------------------ the conversation, kept and exported
+
+# A turn of the chat as the browser keeps it: {"question", "answer": Answer.to_dict(), "scope"} or {"question", "error"}.
+Turn = dict[str, Any]
+
+
+def answer_from_dict(data: Mapping[str, Any]) -> Answer:
+    """The `Answer` whose `to_dict()` gave `data` (a conversation restored from the browser).
+
+    Example:
+        >>> from qa.answers import Answer, Passage
+        >>> a = Answer("q?", True, (Passage("x", "a.txt", "T", None, 0, 1, 0.5, "x", 0, 1, ("b.txt",)),))
+        >>> answer_from_dict(a.to_dict()) == a
+        True
+    """
+    passages = tuple(Passage(**{**p, "also_in": tuple(p["also_in"]),
+                                "answer": AnswerSpan(**p["answer"]) if p.get("answer") else None})
+                     for p in data["passages"])
+    return Answer(**{**data, "passages": passages})
+
+
+def asked(turns: Sequence[Turn]) -> list[str]:
+    """The questions of the answered turns, as they were read: the history a follow-up is read against."""
+    return [turn["answer"]["understood_as"] for turn in turns if "answer" in turn]
+
+
+def render_turn(turn: Turn, documents: Mapping[str, DocumentInfo], document: Callable[[str], str] | None = None) -> str:
+    """A turn's reply as the chat shows it: the rendered answer, or the reason it was not answered."""
+    if "error" in turn:
+        return f'<div class="qa-answer qa-error">{html.escape(turn["error"])}</div>'
+    return render_answer(answer_from_dict(turn["answer"]), documents, document, turn.get("scope", ""))
+
+
+def export_markdown(turns: Sequence[Turn], documents: Mapping[str, DocumentInfo] | None = None) -> str:
+    """The conversation as Markdown: each question, its answer as /ask gives it, and where each cited
+    passage is (`Passage.location()`: title, file, date, page where the format has pages, character offsets).
+
+    Example:
+        >>> print(export_markdown([{"question": "when?", "error": "the question is empty"}]))
+        # Ask the articles: conversation
+        <BLANKLINE>
+        ## 1. when?
+        <BLANKLINE>
+        *Not answered: the question is empty*
+        <BLANKLINE>
+    """
+    lines = ["# Ask the articles: conversation", ""]
+    for n, turn in enumerate(turns, 1):
+        lines += [f"## {n}. {turn['question']}", ""]
+        if "error" in turn:
+            lines += [f"*Not answered: {turn['error']}*", ""]
+            continue
+        answer = answer_from_dict(turn["answer"])
+        lines += [f"*{turn['scope']}*", ""] if turn.get("scope") else []
+        lines += [answer_markdown(answer, documents), "", "Cited:" if answer.answered else "Nearest passages:"]
+        lines += [f"- {p.location()}" for p in answer.passages] + [""]
+    return "\n".join(lines)
+
+
+def _write_export(folder: Path, turns: Sequence[Turn], documents: Mapping[str, DocumentInfo]) -> str | None:
+    """The conversation's Markdown written under `folder` (files older than an hour go); None for no turns."""
+    if not turns:
+        return None
+    text = export_markdown(turns, documents)
+    for old in folder.glob("*.md"):
+        if time.time() - old.stat().st_mtime > 3600:
+            old.unlink(missing_ok=True)
+    target = folder / f"qa-chat-{hashlib.sha256(text.encode()).hexdigest()[:12]}.md"
+    target.write_text(text, encoding="utf-8")
+    return str(target)
+
+
 # ------------------------------------------------------------------ the page
 
 
-def _upload_status(saved: Sequence[Path], problems: Sequence[str], documents: Mapping[str, DocumentInfo], root: Path) -> str:
-    """What happened to each uploaded file, as HTML."""
+def _upload_status(saved: Sequence[str], problems: Sequence[str], documents: Mapping[str, DocumentInfo]) -> str:
+    """What happened to each uploaded file, as HTML: indexed already, or being indexed."""
     lines = []
-    for path in saved:
-        source = path.relative_to(root).as_posix()
+    for source in saved:
         info = documents.get(source)
-        what = (f"“{html.escape(info.title)}” ({info.passages} passage{'s' if info.passages != 1 else ''})" if info
-                else "not indexed: see the server log")
-        lines.append(f'<div class="qa-ok">Added {html.escape(source)}: {what}. Ask about it now.</div>')
+        what = (f"“{html.escape(_short(info.title))}” ({_plural(info.passages, 'passage')}). Ask about it now." if info
+                else "indexing it now; it is listed when done (see the status line).")
+        lines.append(f'<div class="qa-ok">Added {html.escape(source)}: {what}</div>')
     lines.extend(f'<div class="qa-error">Not added: {html.escape(problem)}</div>' for problem in problems)
     return "".join(lines)
 
 
 def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_limit: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
-    """The chat page over `qa`, with /ask (markdown) and /ask_json (structured) API endpoints.
+    """The chat page over `qa`, with /ask (markdown), /ask_json (structured) and /status API endpoints.
+
+    The status line, collection list, reader and article filter follow the collection as it
+    changes (a timer checks it); the chat is kept in the browser and survives a reload.
 
     Example:
         >>> app = build_app(QA("sources", "index"))                    # doctest: +SKIP
         >>> app.launch(**launch_options(port=7860))                    # doctest: +SKIP
     """
+    exports = Path(tempfile.mkdtemp(prefix="qa-export-"))
+
+    shared: dict[str, Any] = {"key": None, "at": 0.0, "docs": [], "signature": None}
 
     def info() -> dict[str, DocumentInfo]:
         return {d.source: d for d in qa.documents()}
 
-    def panel_updates() -> tuple[str, Any, Any]:
-        docs = qa.documents()
-        return render_collection(docs), gr.update(choices=_choices(docs)), gr.update(choices=_choices(docs))
+    def current() -> tuple[list[DocumentInfo], int]:
+        """The collection and its signature, shared by every open page: read again when the index
+        status changes and at least every RESCAN_SECONDS."""
+        key = _status_key(qa.status())
+        if key != shared["key"] or time.monotonic() - shared["at"] >= RESCAN_SECONDS:
+            docs = qa.documents()  # also notices files added to or removed from the folder
+            shared.update(key=key, at=time.monotonic(), docs=docs, signature=collection_signature(docs))
+        return shared["docs"], shared["signature"]
+
+    def collection_view(docs: Sequence[DocumentInfo], query: str, page: int, reader: str | None) -> tuple[str, Any, int]:
+        """The list page, the reader's choices (that page, and the article being read) and the page shown."""
+        page, shown = list_page(matching(docs, query or ""), page)
+        current = [d for d in docs if d.source == reader]
+        choices = _choices([*shown, *(d for d in current if d not in shown)])
+        shown_html = render_collection(docs, query or "", page, indexing=qa.indexing)
+        return shown_html, gr.update(choices=choices, value=reader if current else None), page
+
+    def filter_update(docs: Sequence[DocumentInfo], find: str, chosen: list[str] | None) -> dict[str, Any]:
+        """The article filter's choices; articles no longer in the collection leave its selection."""
+        sources = {d.source for d in docs}
+        kept = [s for s in chosen or [] if s in sources]
+        update = gr.update(choices=filter_choices(docs, find or "", kept))
+        if kept != list(chosen or []):
+            update["value"] = kept
+        return update
+
+    def refresh(last: int | None, query: str, page: int, reader: str | None, find: str,
+                chosen: list[str] | None) -> tuple[Any, ...]:
+        """The status line; the list, reader and filter too when the collection changed since `last`."""
+        docs, signature = current()
+        line = status_line(qa.status())
+        if signature == last:
+            return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
+        return (line, *collection_view(docs, query, page, reader), filter_update(docs, find, chosen), signature)
+
+    def browse(query: str, page: int, reader: str | None) -> tuple[str, Any, int]:
+        return collection_view(current()[0], query, page, reader)
 
     def add_question(message: str, history: list[dict]) -> tuple[str, list[dict], str]:
         message = (message or "").strip()
@@ -457,55 +691,93 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
             return "", history, ""
         return "", [*history, {"role": "user", "content": message}], message
 
-    def reply(question: str, history: list[dict], asked: list[str], sources: list[str] | None,
-              since: str, until: str, undated: bool, count: float) -> tuple[list[dict], list[str]]:
+    def reply(question: str, history: list[dict], turns: list[Turn], sources: list[str] | None,
+              since: str, until: str, undated: bool, count: float) -> tuple[Any, ...]:
         if not question:
-            return history, asked
+            return history, turns, gr.skip()
+        docs = info()
         try:
             start, end = _iso(since, "from"), _iso(until, "to")
-            docs = info()
             answer = qa.ask(question, k=int(count), sources=sources or None, since=start, until=end,
-                            include_undated=bool(undated), history=asked)
-            scope = _scope(sources or [], start, end, len(docs))
-            body = render_answer(answer, docs, qa.document_text, scope)
-            asked = [*asked, answer.understood_as]
+                            include_undated=bool(undated), history=asked(turns))
+            turn = {"question": question, "answer": answer.to_dict(), "scope": _scope(sources or [], start, end, len(docs))}
         except QAError as exc:
-            log.info("question not answered: %s", exc)
-            body = f'<div class="qa-answer qa-error">{html.escape(str(exc))}</div>'
-        return [*history, {"role": "assistant", "content": body}], asked
+            log.warning("question not answered: %s", exc)
+            turn = {"question": question, "error": str(exc)}
+        turns = [*turns, turn][-MAX_SAVED_TURNS:]
+        body = render_turn(turn, docs, qa.document_text)
+        return [*history, {"role": "assistant", "content": body}], turns, export(turns, docs)
 
-    def show_document(source: str | None) -> str:
-        if not source:
-            return ""
+    def export(turns: Sequence[Turn], docs: Mapping[str, DocumentInfo]) -> dict[str, Any]:
+        path = _write_export(exports, turns, docs)
+        return gr.update(value=path, interactive=path is not None)
+
+    def restore(turns: list[Turn] | None) -> tuple[list[dict], dict[str, Any]]:
+        """The chat kept in this browser, shown again after a reload."""
+        docs, history, kept = info(), [], []
+        for turn in turns if isinstance(turns, list) else []:
+            try:
+                body = render_turn(turn, docs, qa.document_text)
+            except (KeyError, TypeError, ValueError):
+                continue  # kept by an older version of the page: dropped
+            history += [{"role": "user", "content": turn["question"]}, {"role": "assistant", "content": body}]
+            kept.append(turn)
+        return history, export(kept, docs)
+
+    def show_document(source: str | None) -> tuple[str, str, Any]:
+        """The article picked in the reader; a removal asked for another article is called off."""
         try:
-            return f'<div class="qa-docview">{document_view(qa.document_text(source))}</div>'
+            shown = f'<div class="qa-docview">{document_view(qa.document_text(source))}</div>' if source else ""
         except QAError as exc:
-            return f'<div class="qa-error">{html.escape(str(exc))}</div>'
+            shown = f'<div class="qa-error">{html.escape(str(exc))}</div>'
+        return shown, "", gr.update(visible=False)
 
-    def add_files(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    def add_files(files: list[str] | None) -> tuple[str, str, None]:
+        """Save the uploads, start indexing them and wait a moment: a small article is ready at once."""
         saved, problems = [], []
         for upload in files or []:
             path = Path(upload)
             try:
                 if path.stat().st_size > upload_limit:
                     raise DocumentError(f"{path.name}: over the {upload_limit / 1024 / 1024:.0f} MB upload limit; nothing was added")
-                saved.append(save_upload(qa.sources, path.name, path.read_bytes(), max_bytes=upload_limit))
+                target = save_upload(qa.sources, path.name, path.read_bytes(), max_bytes=upload_limit)
+                saved.append(target.relative_to(qa.sources).as_posix())
             except (DocumentError, OSError) as exc:
                 problems.append(str(exc))
         if saved:
-            progress(0.0, desc="Indexing")
-            try:
-                qa.update(progress=lambda p: progress((p.passages_done, max(p.passages_total, 1)), desc="Indexing the new articles"))
-            except QAError as exc:
-                problems.append(f"saved, but not indexed yet: {exc}")
-        status = _upload_status(saved, problems, info(), qa.sources)
-        return (status, *panel_updates(), None)
+            qa.start_update()
+            qa.wait(UPLOAD_WAIT_SECONDS)
+        return _upload_status(saved, problems, info() if saved else {}), status_line(qa.status()), None
 
-    docs = qa.documents()
+    def ask_remove(source: str | None) -> tuple[str, Any]:
+        docs = info()
+        if source not in docs:
+            return '<div class="qa-error">Pick an article first.</div>', gr.update(visible=False)
+        title, where = html.escape(_short(docs[source].title)), html.escape((qa.sources / TRASH).as_posix())
+        note = f'Remove “{title}” ({html.escape(source)})? The file is moved to {where}; nothing is deleted.'
+        return f'<div class="qa-note">{note}</div>', gr.update(visible=True)
+
+    def confirm_remove(source: str | None, query: str, page: int, find: str, chosen: list[str] | None) -> tuple[Any, ...]:
+        try:
+            target = qa.remove(source or "")
+            note = f'<div class="qa-ok">Moved {html.escape(source or "")} to {html.escape(target.as_posix())}.</div>'
+        except QAError as exc:
+            note = f'<div class="qa-error">{html.escape(str(exc))}</div>'
+        return (note, gr.update(visible=False), *refresh(None, query, page, None, find, chosen))
+
+    def reindex(source: str | None) -> tuple[str, str]:
+        try:
+            qa.reindex(source or "")
+            note = f'<div class="qa-ok">Reading {html.escape(source or "")} again; the status line shows the progress.</div>'
+        except QAError as exc:
+            note = f'<div class="qa-error">{html.escape(str(exc))}</div>'
+        return note, status_line(qa.status())
+
     # Uploaded files are copied into the sources folder; Gradio's own copies are dropped hourly.
     with gr.Blocks(title="Ask the articles", delete_cache=(3600, 3600)) as app:
-        asked = gr.State([])
+        saved = gr.BrowserState([], storage_key="qa-chat")
         pending = gr.State("")
+        signature, page_no = gr.State(None), gr.State(0)
         gr.Markdown("## Ask the articles\nAsk a question in plain words: the answer is the passages that say it, "
                     "each with its source. Follow-up questions such as *“and in Syria?”* are understood.")
         with gr.Row(equal_height=False):
@@ -518,9 +790,15 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
                                      elem_id="qa-question", autofocus=True, max_lines=3)
                     ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
                     clear = gr.Button("Clear", scale=1, min_width=80, elem_id="qa-clear")
+                download = gr.DownloadButton("Export chat (Markdown)", value=None, interactive=False, size="sm",
+                                             elem_id="qa-export")
                 with gr.Accordion("Filters", open=False):
-                    chosen = gr.Dropdown(choices=_choices(docs), multiselect=True, label="Only these articles",
-                                         info="Leave empty to search them all.", elem_id="qa-filter-sources")
+                    find = gr.Textbox(show_label=False, placeholder="Find articles to choose from: title or file…",
+                                      elem_id="qa-filter-find", max_lines=1)
+                    chosen = gr.Dropdown(choices=[], multiselect=True, label="Only these articles",
+                                         info=f"Leave empty to search them all. Offers {FILTER_CHOICES} articles at "
+                                              "most, the newest: find others with the box above.",
+                                         elem_id="qa-filter-sources")
                     with gr.Row():
                         since = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-since")
                         until = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-until")
@@ -529,22 +807,53 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
                     count = gr.Slider(1, 10, value=k, step=1, label="Passages to show")
                 example_set = gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
             with gr.Column(scale=2, min_width=300):
-                collection = gr.HTML(render_collection(docs), label="Collection", elem_id="qa-collection")
-                files = gr.File(label=f"Add articles (.txt, .md, .html; up to {upload_limit // 1024 // 1024} MB)",
-                                file_count="multiple", type="filepath", elem_id="qa-upload", height=120)
-                status = gr.HTML(elem_id="qa-upload-status")
-                with gr.Accordion("Read an article", open=False):
-                    reader = gr.Dropdown(choices=_choices(docs), label="Article", elem_id="qa-reader")
-                    page = gr.HTML(elem_id="qa-document")
+                status = gr.HTML(status_line(qa.status()), elem_id="qa-status")
+                files = gr.File(label=f"Add articles (.txt, .md, .html; up to {upload_limit / 1024 / 1024:g} MB)",
+                                file_count="multiple", type="filepath", elem_id="qa-upload", height=110)
+                upload_note = gr.HTML(elem_id="qa-upload-status")
+                search = gr.Textbox(show_label=False, placeholder="Search the collection by title or file…",
+                                    elem_id="qa-search", max_lines=1)
+                collection = gr.HTML('<div class="qa-collection">Loading the collection…</div>', elem_id="qa-collection")
+                with gr.Row():
+                    previous = gr.Button("← Previous", size="sm", elem_id="qa-prev")
+                    following = gr.Button("Next →", size="sm", elem_id="qa-next")
+                with gr.Accordion("Read or manage an article", open=False):
+                    reader = gr.Dropdown(choices=[], label="Article (from the list above; search it to narrow)",
+                                         elem_id="qa-reader")
+                    with gr.Row():
+                        reindex_button = gr.Button("Re-index", size="sm", elem_id="qa-reindex")
+                        remove_button = gr.Button("Remove", size="sm", variant="stop", elem_id="qa-remove")
+                        confirm = gr.Button("Confirm remove", size="sm", variant="stop", visible=False,
+                                            elem_id="qa-confirm-remove")
+                    manage_note = gr.HTML(elem_id="qa-manage-status")
+                    article_view = gr.HTML(elem_id="qa-document")
+        timer = gr.Timer(STATUS_SECONDS)
 
-        ask_inputs = [pending, chat, asked, chosen, since, until, undated, count]
+        private = {"api_visibility": "private"}
+        quiet = {"api_visibility": "private", "show_progress": "hidden"}
+        ask_inputs = [pending, chat, saved, chosen, since, until, undated, count]
         for trigger in (box.submit, ask_button.click, example_set.load_input_event.then):
-            trigger(add_question, [box, chat], [box, chat, pending], queue=False, api_visibility="private").then(
-                reply, ask_inputs, [chat, asked], api_visibility="private").then(
-                None, js=SHOW_REPLY_JS, api_visibility="private")
-        clear.click(lambda: ([], [], ""), None, [chat, asked, box], queue=False, api_visibility="private")
-        files.upload(add_files, [files], [status, collection, chosen, reader, files], api_visibility="private")
-        reader.change(show_document, [reader], [page], api_visibility="private")
+            trigger(add_question, [box, chat], [box, chat, pending], queue=False, **private).then(
+                reply, ask_inputs, [chat, saved, download], **private).then(None, js=SHOW_REPLY_JS, **private)
+        clear.click(lambda: ([], [], "", gr.update(value=None, interactive=False)), None, [chat, saved, box, download],
+                    queue=False, **private)
+
+        watched = [signature, search, page_no, reader, find, chosen]
+        shown = [status, collection, reader, page_no, chosen, signature]
+        app.load(restore, [saved], [chat, download], **private)
+        app.load(refresh, watched, shown, **quiet)
+        timer.tick(refresh, watched, shown, **quiet)
+        listing = [collection, reader, page_no]
+        search.change(lambda q, r: browse(q, 0, r), [search, reader], listing, **quiet)
+        previous.click(lambda q, n, r: browse(q, n - 1, r), [search, page_no, reader], listing, **quiet)
+        following.click(lambda q, n, r: browse(q, n + 1, r), [search, page_no, reader], listing, **quiet)
+        find.change(lambda q, c: filter_update(current()[0], q, c), [find, chosen], [chosen], **quiet)
+
+        files.upload(add_files, [files], [upload_note, status, files], **private)
+        reader.change(show_document, [reader], [article_view, manage_note, confirm], **private)
+        remove_button.click(ask_remove, [reader], [manage_note, confirm], **private)
+        confirm.click(confirm_remove, [reader, search, page_no, find, chosen], [manage_note, confirm, *shown], **private)
+        reindex_button.click(reindex, [reader], [manage_note, status], **private)
 
         def ask(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
                 until: str | None = None, history: list[str] | None = None, include_undated: bool = True) -> str:
@@ -565,12 +874,17 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
         def _ask(question: str, k: int, sources: list[str] | None, since: str | None, until: str | None,
                  history: list[str] | None, include_undated: bool) -> Answer:
             try:
-                return qa.ask(question, k=int(k), sources=sources or None, since=_iso(since, "since"),
+                return qa.ask(question, k=k, sources=sources or None, since=_iso(since, "since"),
                               until=_iso(until, "until"), include_undated=include_undated, history=history or ())
             except QAError as exc:
-                log.info("question not answered: %s", exc)
-                raise gr.Error(str(exc)) from exc
+                log.warning("question not answered: %s", exc)  # one line: a refused question is no server fault
+                raise gr.Error(str(exc), print_exception=False) from exc
+
+        def index_status() -> str:
+            """The index in one line: "15 articles, 1,234 passages; up to date", or how far indexing has got."""
+            return str(qa.status())
 
         gr.api(ask, api_name="ask")
         gr.api(ask_json, api_name="ask_json")
+        gr.api(index_status, api_name="status")
     return app

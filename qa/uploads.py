@@ -14,10 +14,10 @@ Example:
     >>> folder = Path(tempfile.mkdtemp())
     >>> save_upload(folder, "../../notes/Oslo report.txt", b"Oslo\\n\\nThe council met on Monday.").name
     'Oslo report.txt'
-    >>> save_upload(folder, "slides.pdf", b"%PDF-1.7")
+    >>> save_upload(folder, "photo.png", b"\\x89PNG\\r\\n")
     Traceback (most recent call last):
     ...
-    qa.errors.DocumentError: slides.pdf: unsupported file type '.pdf' (upload .txt, .md or .html files); nothing was added
+    qa.errors.DocumentError: photo.png: unsupported file type '.png' (upload .txt, .md or .html files); nothing was added
 """
 
 from __future__ import annotations

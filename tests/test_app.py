@@ -6,6 +6,8 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import logging  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -15,8 +17,9 @@ import pytest  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 from qa import QA, Answer, Passage  # noqa: E402
-from qa.chat import NO_ANSWER, build_app, launch_options, render_answer, render_collection  # noqa: E402
+from qa.chat import NO_ANSWER, build_app, export_markdown, launch_options, render_answer, render_collection  # noqa: E402
 from qa.pipeline import DocumentInfo  # noqa: E402
+from qa.uploads import MAX_UPLOAD_BYTES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KURDISTAN = "how many troops stay in Kurdistan?"
@@ -97,6 +100,25 @@ def test_api_errors_carry_the_message(client: Client) -> None:
         client.predict(KURDISTAN, since="last week", api_name="/ask_json")
 
 
+def test_status_says_what_the_index_holds(client: Client) -> None:
+    assert re.fullmatch(r"2 articles, \d+ passages; up to date", client.predict(api_name="/status"))
+
+
+def test_a_refused_question_logs_one_line_not_a_traceback(client: Client, caplog: pytest.LogCaptureFixture,
+                                                           capfd: pytest.CaptureFixture[str]) -> None:
+    with caplog.at_level(logging.WARNING, logger="qa"), pytest.raises(Exception, match="question is empty"):
+        client.predict("   ", api_name="/ask")
+    refused = [r for r in caplog.records if r.getMessage().startswith("question not answered: the question is empty")]
+    assert len(refused) == 1 and refused[0].levelno == logging.WARNING and refused[0].exc_info is None
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_one_upload_limit_in_the_label_the_check_and_gradio(seed_qa: QA) -> None:
+    assert launch_options()["max_file_size"] == MAX_UPLOAD_BYTES == 5 * 1024 * 1024
+    upload = next(c for c in build_app(seed_qa).get_config_file()["components"] if c["props"].get("elem_id") == "qa-upload")
+    assert "up to 5 MB" in upload["props"]["label"]
+
+
 def test_the_login_is_required(served: tuple[QA, str]) -> None:
     with pytest.raises(Exception):
         Client(served[1], verbose=False).predict(KURDISTAN, api_name="/ask")
@@ -133,3 +155,27 @@ def test_no_answer_says_so_and_explains_a_follow_up(seed_qa: QA) -> None:
     follow = seed_qa.ask("and in Syria?", history=["how many US troops are in Iraq?"])
     shown = render_answer(follow, {})
     assert "Read as “how many US troops are in Syria?”, following on from “how many US troops are in Iraq?”." in shown
+
+
+def test_the_collection_list_is_paged_searchable_and_shows_warnings() -> None:
+    docs = [DocumentInfo(f"a{i:03}.txt", f"Article {i:03}", f"2024-01-{1 + i % 28:02}", 1) for i in range(120)]
+    docs.append(DocumentInfo("odd.txt", "x" * 5000, None, 2, ("read as windows-1252",)))
+    first = render_collection(docs)
+    assert "<strong>121 articles</strong>, 122 passages" in first and "Showing 1–50 of 121" in first
+    assert first.count("<li>") == 50
+    last = render_collection(docs, page=99)
+    assert "Showing 101–121 of 121" in last and last.count("<li>") == 21
+    assert "⚠ read as windows-1252" in last and "x" * 200 + "…" not in last and "x" * 199 + "…" in last
+    found = render_collection(docs, query="Article 11")
+    assert "11 articles match “Article 11”; showing 1–11" in found and found.count("<li>") == 11
+    assert "No article matches “&lt;b&gt;”." in render_collection(docs, query="<b>")
+
+
+def test_the_export_cites_file_date_and_offsets(seed_qa: QA) -> None:
+    answer = seed_qa.ask(KURDISTAN, k=3)
+    text = export_markdown([{"question": KURDISTAN, "answer": answer.to_dict(), "scope": ""},
+                            {"question": "  ", "error": "the question is empty"}])
+    assert text.startswith("# Ask the articles: conversation") and f"## 1. {KURDISTAN}" in text
+    assert "## 2." in text and "*Not answered: the question is empty*" in text
+    for p in answer.passages:
+        assert f"- {p.title} — {p.source}, {p.date or 'undated'}, chars {p.start}-{p.end}" in text

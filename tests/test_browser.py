@@ -1,7 +1,8 @@
 """The chat page as a user drives it: `python app.py` in a subprocess, headless Chromium via Playwright.
 
-One app per module (started like a user starts it, on a copy of the seed articles); each
-test gets a fresh browser page that records every request, and fails if one leaves the machine.
+One app per module (started like a user starts it, on a copy of the seed articles), and a
+second one for the tests that remove articles or count uploads; each test gets a fresh browser
+page (fresh storage) that records every request, and fails if one leaves the machine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,10 +61,10 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 12
     pytest.fail(f"app.py did not answer at {url} within {seconds} s:\n{log.read_text()}", pytrace=False)
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python app.py --port P --sources S --index I`, as a user runs it; stopped after the module."""
-    base = tmp_path_factory.mktemp("browser")
+@contextmanager
+def serve(base: Path) -> Iterator[str]:
+    """`python app.py --port P --sources S --index I` on a copy of the seed articles in `base`, as a
+    user runs it; yields its URL, stopped on exit."""
     sources = base / "sources"
     shutil.copytree(ROOT / "sources", sources)
     port = free_port()
@@ -86,6 +88,21 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app most tests share; stopped after the module."""
+    with serve(tmp_path_factory.mktemp("browser")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def own_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A second app and its sources folder, for tests that remove articles or count uploads."""
+    base = tmp_path_factory.mktemp("managed")
+    with serve(base) as url:
+        yield url, base / "sources"
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -93,9 +110,9 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture()
-def page(browser: Browser, app_url: str) -> Iterator[Page]:
-    """A fresh page on the app; after the test, no request may have gone to another host."""
+@contextmanager
+def browsing(browser: Browser, url: str) -> Iterator[Page]:
+    """A fresh page on the app at `url`; afterwards, no request may have gone to another host."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     requests: list[str] = []
@@ -103,14 +120,32 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
     page.on("request", lambda request: requests.append(request.url))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.set_default_timeout(30_000)
-    page.goto(app_url)
+    page.goto(url)
     page.wait_for_selector("#qa-question textarea")
+    settled(page)
     yield page
     context.close()
     outside = sorted({url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")
                       and urlsplit(url).hostname not in LOCAL_HOSTS})
     assert not outside, f"requests left the machine: {outside}"
     assert not dialogs, f"a dialog opened: {dialogs}"
+
+
+def settled(page: Page) -> None:
+    """Wait until the status line says the index is up to date (the app serves before its first build ends)."""
+    expect(page.locator("#qa-status")).to_contain_text("; up to date", timeout=120_000)
+
+
+@pytest.fixture()
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    with browsing(browser, app_url) as page:
+        yield page
+
+
+@pytest.fixture()
+def own_page(browser: Browser, own_app: tuple[str, Path]) -> Iterator[Page]:
+    with browsing(browser, own_app[0]) as page:
+        yield page
 
 
 def ask(page: Page, question: str) -> None:
@@ -125,12 +160,31 @@ def last_answer(page: Page):
     return page.locator(ANSWER).last
 
 
-def upload(page: Page, path: Path) -> str:
-    """Upload one file through the page; returns the status text once it appears."""
+def upload(page: Page, *paths: Path) -> str:
+    """Upload files through the page; returns the status text once it names them all."""
     status = page.locator("#qa-upload-status")
-    page.set_input_files("#qa-upload input[type=file]", str(path))
-    expect(status).to_contain_text(path.name, timeout=60_000)
+    page.set_input_files("#qa-upload input[type=file]", [str(path) for path in paths])
+    for path in paths:
+        expect(status).to_contain_text(path.name, timeout=60_000)
     return status.inner_text()
+
+
+def listed(page: Page, text: str) -> None:
+    """Wait until the collection list shows `text` (an upload is listed once indexed)."""
+    expect(page.locator("#qa-collection")).to_contain_text(text, timeout=30_000)
+
+
+def article(folder: Path, name: str, title: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(f"{title}\n\nMay 3, 2025\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+def pick(page: Page, dropdown: str, option: str) -> None:
+    """Choose `option` in the dropdown with elem_id `dropdown` (typing filters its choices)."""
+    page.locator(f"#{dropdown} input").click()
+    page.keyboard.type(option[:30])
+    page.get_by_role("option", name=option).click()
 
 
 def test_the_page_shows_the_collection_and_examples(page: Page) -> None:
@@ -200,14 +254,13 @@ def test_filters_restrict_the_articles(page: Page) -> None:
 
 
 def test_an_uploaded_article_can_be_asked_at_once(page: Page, tmp_path: Path) -> None:
-    article = tmp_path / "tromso-crossings.txt"
-    article.write_text("Tromsø Paints Its Crossings Purple\n\nMay 3, 2025\n\n"
-                       "The city of Tromsø painted 17 purple zebra crossings in the harbour district this spring. "
-                       "The council said the colour makes the crossings easier to see in the polar night.\n", encoding="utf-8")
-    status = upload(page, article)
+    crossings = article(tmp_path, "tromso-crossings.txt", "Tromsø Paints Its Crossings Purple",
+                        "The city of Tromsø painted 17 purple zebra crossings in the harbour district this spring. "
+                        "The council said the colour makes the crossings easier to see in the polar night.")
+    status = upload(page, crossings)
     assert "Added tromso-crossings.txt" in status, status
+    listed(page, "Tromsø Paints Its Crossings Purple")
     expect(page.locator("#qa-collection")).to_contain_text("3 articles")
-    expect(page.locator("#qa-collection")).to_contain_text("Tromsø Paints Its Crossings Purple")
     ask(page, "How many purple zebra crossings did Tromsø paint?")
     reply = last_answer(page)
     expect(reply.locator(".qa-head").first).to_contain_text("Tromsø Paints Its Crossings Purple")
@@ -216,7 +269,7 @@ def test_an_uploaded_article_can_be_asked_at_once(page: Page, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("name", "data", "message"), [
-    ("slides.pdf", b"%PDF-1.7\n%binary", "unsupported file type '.pdf'"),
+    ("photo.png", b"\x89PNG\r\n\x1a\n binary", "unsupported file type '.png'"),
     ("empty.txt", b"", "empty"),
 ])
 def test_a_bad_file_gets_a_clear_message(page: Page, tmp_path: Path, name: str, data: bytes, message: str) -> None:
@@ -234,14 +287,13 @@ def test_article_markup_is_shown_as_text_never_run(page: Page, tmp_path: Path) -
                        f"The ferry pier in Vardø reopened on Monday after repairs costing 3 million kroner {image} "
                        "according to the port office, which thanked the divers who rebuilt the pilings.\n", encoding="utf-8")
     assert "Added" in upload(page, hostile)
-    expect(page.locator("#qa-collection")).to_contain_text(f"Vardø Harbour Notice {script}")
+    listed(page, f"Vardø Harbour Notice {script}")
     ask(page, "When did the ferry pier in Vardø reopen?")
     reply = last_answer(page)
     expect(reply).to_contain_text(image)
     expect(reply.locator(".qa-head").first).to_contain_text(script)
-    page.get_by_text("Read an article").click()
-    page.locator("#qa-reader input").click()
-    page.get_by_role("option", name=f"Vardø Harbour Notice {script}").click()
+    page.get_by_text("Read or manage an article").click()
+    pick(page, "qa-reader", f"Vardø Harbour Notice {script}")
     expect(page.locator("#qa-document")).to_contain_text(image)
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("#qa-chat img[src='x'], #qa-document img[src='x'], #qa-chat script").count() == 0
@@ -280,3 +332,105 @@ def test_a_date_filter_counts_the_undated_articles(page: Page) -> None:
     reply = last_answer(page)
     expect(reply.locator(".qa-note").first).to_have_text(re.compile(r"^The date filter left out \d+ undated articles?\.$"))
     expect(reply).not_to_contain_text("Thabit al-Abbasi")
+
+
+def test_the_status_line_says_the_index_is_up_to_date(page: Page) -> None:
+    status = page.locator("#qa-status")
+    expect(status).to_be_visible()
+    expect(status).to_contain_text(re.compile(r"\d+ articles, [\d,]+ passages; up to date"), timeout=30_000)
+
+
+def test_the_search_box_filters_the_list(page: Page) -> None:
+    collection = page.locator("#qa-collection")
+    listed(page, "US Military Presence in Iraq")
+    page.fill("#qa-search input, #qa-search textarea", "WITHDRAW most")
+    expect(collection).to_contain_text("1 article matches “WITHDRAW most”")
+    expect(collection).to_contain_text("U.S. to Withdraw Most Troops from Iraq")
+    expect(collection).not_to_contain_text("US Military Presence in Iraq")
+    page.fill("#qa-search input, #qa-search textarea", "no such words")
+    expect(collection).to_contain_text("No article matches “no such words”.")
+    page.fill("#qa-search input, #qa-search textarea", "")
+    expect(collection).to_contain_text("US Military Presence in Iraq")
+
+
+def test_the_chat_survives_a_reload(page: Page) -> None:
+    ask(page, "how many US troops are in Iraq?")
+    expect(last_answer(page)).to_contain_text("2,500")
+    page.reload()
+    expect(page.locator(ANSWER)).to_have_count(1, timeout=30_000)
+    expect(last_answer(page)).to_contain_text("2,500")
+    expect(page.locator("#qa-chat")).to_contain_text("how many US troops are in Iraq?")
+    ask(page, "and in Syria?")  # read against the question asked before the reload
+    expect(last_answer(page).locator(".qa-note")).to_contain_text("how many US troops are in Syria?")
+
+
+def test_the_chat_exports_as_markdown_with_citations(page: Page) -> None:
+    question, source = "how many troops stay in Kurdistan?", "us-military-presence-in-iraq-post-withdrawal.txt"
+    ask(page, question)
+    with page.expect_download() as download:
+        page.click("#qa-export")
+    assert download.value.suggested_filename.endswith(".md")
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert f"## 1. {question}" in text and "[1] **" in text
+    start, end = map(int, re.search(rf"{re.escape(source)}, 2024-09-14, chars (\d+)-(\d+)", text).groups())
+    cited = (ROOT / "sources" / source).read_text(encoding="utf-8")[start:end]
+    assert "Kurdistan" in cited and " ".join(cited.split()[:6]) in " ".join(text.split())
+
+
+def test_a_too_large_upload_gets_one_clear_message_and_the_box_resets(page: Page, tmp_path: Path) -> None:
+    expect(page.locator("#qa-upload")).to_contain_text("up to 5 MB")
+    big = tmp_path / "big.txt"
+    big.write_text("harbour " * (6 * 1024 * 1024 // 8), encoding="utf-8")
+    page.set_input_files("#qa-upload input[type=file]", str(big))
+    expect(page.get_by_text(re.compile(r"exceed the maximum allowed size of 5\.0 Mb"))).to_have_count(1)
+    expect(page.locator("#qa-upload .error")).to_have_count(0)
+    expect(page.locator("#qa-upload-status")).to_have_text("")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert "Not added: empty.txt" in upload(page, empty), "the box takes the next file"
+
+
+def test_uploads_are_listed_after_a_reload(own_page: Page, tmp_path: Path) -> None:
+    page = own_page
+    titles = ["Bodø Opens a Floating Library", "Hammerfest Buys Two Electric Ferries"]
+    files = [article(tmp_path, "bodo-library.txt", titles[0], "The floating library in Bodø holds 4,000 books."),
+             article(tmp_path, "hammerfest-ferries.txt", titles[1], "Hammerfest bought two electric ferries in May.")]
+    status = upload(page, *files)
+    assert "Added bodo-library.txt" in status and "Added hammerfest-ferries.txt" in status, status
+    for title in titles:
+        listed(page, title)
+    page.reload()
+    page.wait_for_selector("#qa-question textarea")
+    for title in titles:
+        listed(page, title)
+    page.get_by_text("Filters").click()
+    page.locator("#qa-filter-sources input").click()
+    for title in titles:
+        expect(page.get_by_role("option", name=f"{title} (3 May 2025)")).to_have_count(1)
+    page.keyboard.press("Escape")
+    page.get_by_text("Read or manage an article").click()
+    page.locator("#qa-reader input").click()
+    for title in titles:
+        expect(page.get_by_role("option", name=f"{title} (3 May 2025)")).to_have_count(1)
+
+
+def test_a_removed_article_goes_to_the_trash_and_out_of_the_answers(own_page: Page, own_app: tuple[str, Path]) -> None:
+    page, sources = own_page, own_app[1]
+    source = "us-to-withdraw-most-troops-from-iraq.txt"
+    title = "U.S. to Withdraw Most Troops from Iraq, Transitioning to Security Partnership"
+    ask(page, "who is Iraq's defense minister?")
+    expect(last_answer(page)).to_contain_text(source)
+    page.get_by_text("Read or manage an article").click()
+    pick(page, "qa-reader", title)
+    expect(page.locator("#qa-document")).to_contain_text("Thabit al-Abbasi")
+    page.click("#qa-remove")
+    expect(page.locator("#qa-manage-status")).to_contain_text(f"Remove “{title}” ({source})? The file is moved to")
+    page.click("#qa-confirm-remove")
+    expect(page.locator("#qa-manage-status")).to_contain_text(f"Moved {source} to")
+    expect(page.locator("#qa-collection")).not_to_contain_text(title)
+    assert (sources / ".trash" / source).is_file() and not (sources / source).exists()
+    ask(page, "who is Iraq's defense minister?")
+    expect(last_answer(page)).not_to_contain_text(source)
+    page.reload()
+    listed(page, "US Military Presence in Iraq")
+    expect(page.locator("#qa-collection")).not_to_contain_text(title)

@@ -40,7 +40,7 @@ def test_traversal_names_land_in_the_sources_folder(tmp_path: Path, name: str) -
 
 
 @pytest.mark.parametrize(("name", "data", "message"), [
-    ("slides.pdf", b"%PDF-1.7 binary", "unsupported file type '.pdf'"),
+    ("photo.png", b"\x89PNG\r\n\x1a\n binary", "unsupported file type '.png'"),
     ("notes", b"plain words", "unsupported file type (no extension)"),
     ("empty.txt", b"", "empty"),
     ("blank.md", b"  \n\n\t ", "empty"),
