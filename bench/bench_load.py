@@ -172,11 +172,19 @@ class App:
                     raise RuntimeError(f"app exited with {self.proc.returncode}:\n{self.log()}")
                 try:
                     if http.get(self.url).status_code == 200:
-                        return time.perf_counter() - self.launched
+                        break
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.2)
-        raise RuntimeError(f"app not serving after {timeout:.0f} s:\n{self.log()}")
+            else:
+                raise RuntimeError(f"app not serving after {timeout:.0f} s:\n{self.log()}")
+        # The page serves before the first build ends: wait until the status line says it is done.
+        client = Client(self.url, verbose=False)
+        while time.perf_counter() < deadline:
+            if client.predict(api_name="/status").endswith("up to date"):
+                return time.perf_counter() - self.launched
+            time.sleep(0.5)
+        raise RuntimeError(f"index not built after {timeout:.0f} s:\n{self.log()}")
 
     def log(self) -> str:
         self._log.flush()
