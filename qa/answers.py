@@ -34,7 +34,9 @@ class Passage:
     `highlight` is the sentence of `text` that best answers the question (an exact
     substring, at document offsets `highlight_start:highlight_end`); `answer` is the
     shortest phrase of it that answers, when one clearly does (else None). `also_in` lists
-    the other sources whose passage states the same fact.
+    the other sources whose passage states the same fact. For a paged format (PDF) `pages`
+    holds the first and last page (1-based) the passage is on and `page` the first; both
+    are None for other formats.
     """
 
     text: str
@@ -49,11 +51,33 @@ class Passage:
     highlight_end: int
     also_in: tuple[str, ...] = ()
     answer: AnswerSpan | None = None
+    page: int | None = None
+    pages: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pages is not None:  # from JSON a list: kept as a tuple, and `page` is its first
+            object.__setattr__(self, "pages", (int(self.pages[0]), int(self.pages[-1])))
+            object.__setattr__(self, "page", self.pages[0])
+        elif self.page is not None:
+            object.__setattr__(self, "pages", (self.page, self.page))
+
+    @property
+    def page_label(self) -> str:
+        """Where in a paged document (PDF) the passage is: "p. 4", "pp. 4–5"; "" for other formats.
+
+        >>> Passage("x", "a.pdf", "T", None, 0, 1, 0.5, "x", 0, 1, pages=(4, 5)).page_label
+        'pp. 4–5'
+        """
+        if self.pages is None:
+            return ""
+        first, last = self.pages
+        return f"p. {first}" if first == last else f"pp. {first}–{last}"
 
     def location(self) -> str:
-        """A human source line: title, file, date and character range."""
+        """A human source line: title, file, date, page(s) for a paged format, and character range."""
         date = f", {self.date}" if self.date else ", undated"
-        return f"{self.title} — {self.source}{date}, chars {self.start}-{self.end}"
+        page = f", {self.page_label}" if self.pages else ""
+        return f"{self.title} — {self.source}{date}{page}, chars {self.start}-{self.end}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +112,8 @@ class Answer:
             "answered": self.answered,
             "undated_included": self.undated_included,
             "undated_excluded": self.undated_excluded,
-            "passages": [{**asdict(p), "also_in": list(p.also_in)} for p in self.passages],
+            "passages": [{**asdict(p), "also_in": list(p.also_in), "pages": list(p.pages) if p.pages else None}
+                         for p in self.passages],
         }
 
     def __str__(self) -> str:

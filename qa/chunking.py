@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 
@@ -99,24 +100,31 @@ def _split_chars(text: str, start: int, end: int, count_tokens: TokenCounter, ma
     return pieces
 
 
-def pack_passages(token_counts: Sequence[int], max_tokens: int, overlap: int) -> list[Span]:
+def pack_passages(
+    token_counts: Sequence[int], max_tokens: int, overlap: int, pages: Sequence[int] = ()
+) -> list[Span]:
     """Group consecutive units into [first, last) ranges of at most max_tokens each.
 
     Each range after the first starts `overlap` units before the previous one ended,
-    unless that would leave no room for a new unit.
+    unless that would leave no room for a new unit. With `pages` (each unit's page), a
+    range never takes in a unit of a later page, nor reaches back into an earlier one.
+
+    >>> pack_passages([3, 3, 3], max_tokens=9, overlap=1, pages=[1, 1, 2])
+    [(0, 2), (2, 3)]
     """
     ranges: list[Span] = []
     n = len(token_counts)
     first = 0
     while first < n:
         last, used = first, 0
-        while last < n and (last == first or used + token_counts[last] <= max_tokens):
+        while last < n and (last == first or (used + token_counts[last] <= max_tokens
+                                               and (not pages or pages[last] == pages[first]))):
             used += token_counts[last]
             last += 1
         ranges.append((first, last))
         if last >= n:
             break
-        first = max(last - overlap, first + 1)
+        first = last if pages and pages[last] != pages[last - 1] else max(last - overlap, first + 1)
     return ranges
 
 
@@ -126,11 +134,14 @@ def chunk(
     count_tokens: TokenCounter,
     max_tokens: int,
     overlap: int,
+    pages: Sequence[int] = (),
 ) -> tuple[list[Span], list[Span]]:
     """Sentence units and passages (as [first, last) unit ranges) of one document.
 
     Units are sentences, except that a sentence over max_tokens is cut into word-boundary
-    pieces. Every passage's units fit in max_tokens word pieces.
+    pieces. Every passage's units fit in max_tokens word pieces. For a paged document,
+    `pages` holds where each page starts in `text`: passages then keep to the page their
+    first sentence starts on, so one spans two pages only where a sentence does.
     """
     sentences = split_sentences(text, content)
     units: list[Span] = []
@@ -146,7 +157,8 @@ def chunk(
             pieces = split_long_sentence(text, span, count_tokens, max_tokens)
             units.extend(pieces)
             unit_counts.extend(count_tokens([text[s:e] for s, e in pieces]))
-    passages = pack_passages(unit_counts, max_tokens, overlap)
+    unit_pages = [bisect.bisect_right(pages, start) for start, _ in units] if pages else ()
+    passages = pack_passages(unit_counts, max_tokens, overlap, unit_pages)
     return units, [_drop_trailing_heading(text, units, p, n) for p, n in zip(passages, passages[1:] + [None])]
 
 

@@ -68,7 +68,9 @@ _WIDGET = re.compile(
     r"|(?:subscribe|sign\s+up)(?:\s+(?:to|for|now|today|here)\b|\s*$)"
     r"|(?:get\s+|join\s+)?(?:our|the)\s+newsletter\b"
     r"|all\s+rights\s+reserved\b|©|copyright\b|(?:cookie|privacy)\s+(?:policy|settings)\b"
-    r"|we\s+use\s+cookies\b|advertisement$|click\s+here\b",
+    r"|we\s+use\s+cookies\b|advertisement$|click\s+here\b"
+    r"|(?:page\s+)?last\s+(?:updated|modified|reviewed)\b"
+    r"|.*\bnot\s+responsible\s+for\s+the\s+content\s+of\s+external\b",
     re.I,
 )
 _ALNUM = re.compile(r"[^\W_]")

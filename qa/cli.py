@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from qa.config import METHODS, Settings
+from qa.readers import supported_types
 
 DESCRIPTION = """Ask a folder of articles a question and get back the passages that answer it,
 each with its source (title, file, date, and where in the document it stands).
@@ -35,7 +36,8 @@ commands:
 
 def _folders(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
-    parser.add_argument("--sources", default=defaults.sources, help="folder of .txt, .md and .html articles (default: %(default)s)")
+    parser.add_argument("--sources", default=defaults.sources,
+                        help=f"folder of {supported_types(' and ')} documents (default: %(default)s)")
     parser.add_argument("--index", default=defaults.index, help="folder that holds the index (default: %(default)s)")
 
 
@@ -80,7 +82,8 @@ def _run(args: argparse.Namespace) -> int:
         qa = QA(args.sources, args.index)
         print(qa.last_report)
         if not qa.last_report.documents:
-            print(f"qa: error: no documents indexed from {args.sources}: add .txt, .md or .html files", file=sys.stderr)
+            print(f"qa: error: no documents indexed from {args.sources}: add {supported_types(' or ')} files",
+                  file=sys.stderr)
             return 2
         return 0
     qa = QA(args.sources, args.index)

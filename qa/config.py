@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from qa import readers
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUPPORTED_SUFFIXES = readers.SUPPORTED_SUFFIXES  # what the readers registry (qa.readers) reads
 # Bumped whenever cleaning, chunking or what is indexed per passage changes, so that
 # indexes built by an older qa are rebuilt rather than silently mixed.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 # Retrieval methods: keyword only, vectors only, or both fused (the default).
 METHODS = ("bm25", "dense", "hybrid")
 

@@ -38,6 +38,7 @@ from qa.embedding import Embedder
 from qa.errors import DocumentError, IndexStoreError, ModelError, SourcesError
 from qa.lexical import terms
 from qa.progress import IndexProgress, Progress
+from qa.readers import supported_types
 from qa.store import Manifest, Store, StoredDocument, TermIds, load_store, read_manifest, write_store
 
 log = logging.getLogger("qa")
@@ -98,7 +99,7 @@ def scan_sources(root: Path, settings: Settings) -> _Scan:
     Hidden files and folders are ignored; so are symlinks that lead outside the folder.
     """
     if not root.exists():
-        raise SourcesError(f"sources folder {root} does not exist; create it and put .txt, .md or .html files in it")
+        raise SourcesError(f"sources folder {root} does not exist; create it and put {supported_types()} files in it")
     if not root.is_dir():
         raise SourcesError(f"sources path {root} is not a folder")
     scan = _Scan()
@@ -116,7 +117,7 @@ def scan_sources(root: Path, settings: Settings) -> _Scan:
             elif path.is_symlink() and not target.is_relative_to(real_root):
                 scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
             elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or name}' (qa reads .txt, .md, .html)")
+                scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or name}' (qa reads {supported_types()})")
             elif not path.is_file():
                 scan.skipped.append(f"{rel}: not a regular file; ignored")
             elif path.stat().st_size > settings.max_file_bytes:
@@ -162,10 +163,10 @@ def prepare(doc: Document, file_digest: str, embedder: Embedder, settings: Setti
             f"max_passage_tokens + max_title_tokens must stay under the model's {embedder.max_tokens} word pieces"
         )
     units, passages = chunk(doc.text, doc.content, embedder.count_tokens,
-                            settings.max_passage_tokens, settings.overlap_sentences)
+                            settings.max_passage_tokens, settings.overlap_sentences, doc.pages)
     stored = StoredDocument(
         source=doc.source, title=doc.title, date=doc.date, hash=file_digest, text=doc.text,
-        units=tuple(units), passages=tuple(passages), warnings=doc.warnings,
+        units=tuple(units), passages=tuple(passages), warnings=doc.warnings, pages=doc.pages,
     )
     return stored, PassageTexts(stored, _fit_title(doc.title, embedder, settings.max_title_tokens))
 

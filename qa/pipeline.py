@@ -34,12 +34,14 @@ import numpy as np
 from qa.answers import Answer, AnswerSpan, Passage
 from qa.config import METHODS, SUPPORTED_SUFFIXES, Settings
 from qa.conversation import Conversation, Resolution, readings
+from qa.documents import page_range
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
 from qa.highlighting import answer_phrase, best_sentences
 from qa.indexing import IndexReport, open_index, sync
 from qa.lexical import term_set, terms
 from qa.progress import IndexProgress, IndexStatus, Progress
+from qa.readers import supported_types
 from qa.retrieval import Hit, Scorer, search
 from qa.store import Store, StoredDocument
 
@@ -97,7 +99,7 @@ class QA:
     """Question answering over one sources folder, with its index on disk.
 
     Args:
-        sources: folder of .txt, .md and .html articles (default: `settings.sources`).
+        sources: folder of articles and documents (`qa.readers.supported_types()`; default: `settings.sources`).
         index: folder where the index is kept, created if needed (default: `settings.index`).
         settings: model, chunking and ranking settings (defaults: `Settings()`).
         embedder: an `Embedder` to share between instances (it loads its model once).
@@ -344,7 +346,7 @@ class QA:
             raise QuestionError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
         store = self._current_store()
         if not store.documents:
-            raise SourcesError(f"no documents to search in {self.sources}: add .txt, .md or .html files")
+            raise SourcesError(f"no documents to search in {self.sources}: add {supported_types()} files")
         scope = self._scope(store, _check_sources(store, sources, self._removed), since, until, include_undated)
         earlier = [h for h in history if isinstance(h, str) and h.strip()]
         options = readings(text, earlier, self._previous_answer_text(store, text, earlier, scope.allowed)) if earlier else []
@@ -451,6 +453,7 @@ class QA:
             text=doc.text[start:end], source=doc.source, title=doc.title, date=doc.date,
             start=start, end=end, score=round(s.hit.score, 4),
             highlight=highlight, highlight_start=best[0], highlight_end=best[1], answer=phrase,
+            pages=page_range(doc.pages, start, end),
         )
 
 

@@ -79,6 +79,7 @@ class StoredDocument:
     units: tuple[Span, ...]
     passages: tuple[Span, ...]  # [first, last) ranges over `units`
     warnings: tuple[str, ...] = ()
+    pages: tuple[int, ...] = ()  # offset in `text` where each page starts; empty for unpaged formats
 
     def passage_span(self, i: int) -> Span:
         """Character offsets [start, end) of passage i in `text`."""
@@ -101,6 +102,7 @@ class StoredDocument:
             units=tuple((int(s), int(e)) for s, e in raw["units"]),
             passages=tuple((int(s), int(e)) for s, e in raw["passages"]),
             warnings=tuple(raw.get("warnings", ())),
+            pages=tuple(int(p) for p in raw.get("pages", ())),
         )
 
 

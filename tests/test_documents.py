@@ -311,7 +311,8 @@ def test_a_title_of_150_characters_is_kept_whole(tmp_path: Path) -> None:
         ("blank.md", " \n\t\n\u00a0\n".encode(), "empty file"),
         ("blank.html", b"  \n", "empty file"),
         ("scripts.html", b"<html><script>var a = 1;</script></html>", "no visible text"),
-        ("report.pdf", b"%PDF-1.4", "unsupported file type '.pdf'"),
+        ("report.pdf", b"%PDF-1.4", "damaged or truncated"),
+        ("sheet.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
         ("README", b"plain words", "unsupported file type (no extension)"),
     ],
 )

@@ -1,0 +1,593 @@
+"""PDF (.pdf) with pypdfium2: the text of every page in reading order, and pages drawn on demand.
+
+Each page's text comes from PDFium's text page, line by line. Lines are joined back into
+paragraphs: a line that runs to its column's right edge continues on the next line (a
+hyphen at its end is dropped when the word goes on in lower case, "infor-" + "mation" ->
+"information", unless the document spells that word with a hyphen elsewhere); a short line,
+a change of font size or a wider gap ends it. Lines that recur at the top or bottom of most
+pages (running headers and footers, page numbers, with digits counted as alike) are left
+out. The document text is the pages' text, a paragraph that runs over a page break joined
+with a space, pages otherwise apart by a blank line; `Parsed.pages` says where each page
+starts. Title: the metadata title when it is a real one, else the first large-type line of
+page 1; date: a dateline in the text, else the creation date in the metadata.
+
+A PDF without a text layer (a scan), one that needs a password, and a damaged or truncated
+one raise `DocumentError` naming the reason.
+
+`render_page` draws one page as a PNG with ranges of the document text marked on it.
+
+Example:
+    >>> from fpdf import FPDF
+    >>> pdf = FPDF()
+    >>> pdf.add_page()
+    >>> pdf.set_font("helvetica", size=12)
+    >>> _ = pdf.multi_cell(0, 6, "The harbour trust spent its budget on dredging the channel.")
+    >>> parsed = read("trust.pdf", bytes(pdf.output()))
+    >>> parsed.text, parsed.pages
+    ('The harbour trust spent its budget on dredging the channel.', (0,))
+    >>> render_page(bytes(pdf.output()), 1, [(4, 17)])[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import functools
+import io
+import itertools
+import re
+import statistics
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qa.cleaning import Span
+from qa.dates import metadata_date
+from qa.errors import DocumentError
+from qa.readers.common import Parsed
+from qa.titles import headline, stated_title
+
+if TYPE_CHECKING:
+    import pypdfium2
+
+# PDFium is not thread-safe: every call into it, in this process, holds this lock.
+_PDFIUM = threading.Lock()
+# Lines this far from a page's top or bottom (counted in lines) may be running headers or footers.
+_EDGE_LINES = 3
+# Characters are about half an em wide: used to ask whether the next line's first word would have fit.
+_CHAR_EM = 0.5
+# A gap between baselines this many times the page's usual line spacing starts a new paragraph.
+_PARAGRAPH_GAP = 1.3
+# Type this much larger than the body's is a heading.
+_HEADING_SIZE = 1.2
+_SIZE_CHANGE = 0.12
+_HEAD_LINES = 8
+# Pieces of text whose baselines are this close (in ems) are one row; this far apart (ems), cells of a table.
+_SAME_ROW = 0.3
+_CELL_EMS = 1.5
+_CELL_GAP = " | "
+_HYPHEN_MARKS = "\ufffe\x02"  # PDFium's mark for a hyphen that ended a line
+_HYPHENS = _HYPHEN_MARKS + "-\u00ad\u2010"
+_SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*$")
+_BULLET = re.compile(r"^(?:[•▪◦‣●○■□–—*-]\s|\(?\d{1,2}[.)]\s|\(?[a-z][.)]\s)")
+_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st",
+              "\ufb06": "st"}
+# Pages are drawn this wide (pixels) unless asked otherwise: a page of body text reads well.
+RENDER_WIDTH = 1200
+_HIGHLIGHT = (255, 214, 0, 90)
+_STRONG = (255, 120, 0, 120)
+
+
+class _Unreadable(Exception):
+    """Why a PDF cannot be read, in words that finish "<file>: ..."."""
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One visual line of a page, where it sits (points), and its runs of characters: (index of
+    the run's first character on the page's text page, its text, what goes before it)."""
+
+    runs: tuple[tuple[int, str, str], ...]
+    left: float
+    right: float
+    baseline: float
+    size: float
+
+    @functools.cached_property
+    def text(self) -> str:
+        return "".join(before + text for _, text, before in self.runs)
+
+    @property
+    def end(self) -> int:
+        """Index on the text page of the line's last character."""
+        first, text, _ = self.runs[-1]
+        return first + len(text) - 1
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A PDF's extracted text, where each page starts in it, and for each page the runs
+    (text offset, character index, length) that map the text back to PDFium's characters."""
+
+    text: str
+    pages: tuple[int, ...]
+    runs: tuple[tuple[tuple[int, int, int], ...], ...]
+    heading: tuple[str, Span] | None
+    metadata: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+def _open(data: bytes) -> pypdfium2.PdfDocument:
+    """The PDF as a PdfDocument; raises _Unreadable saying why it cannot be opened."""
+    import pypdfium2
+    from pypdfium2 import raw
+
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as error:
+        code = getattr(error, "err_code", None)
+        if code == raw.FPDF_ERR_PASSWORD:
+            raise _Unreadable("encrypted: it needs a password to open, and qa does not read protected PDFs") from error
+        if code == raw.FPDF_ERR_SECURITY:
+            raise _Unreadable("encrypted with a security handler qa cannot read") from error
+        raise _Unreadable("damaged or truncated; PDFium cannot read it") from error
+    if b"%%EOF" not in data[-2048:]:
+        pdf.close()
+        raise _Unreadable("truncated: the file ends before the PDF's end-of-file marker")
+    return pdf
+
+
+def _page_text(textpage: pypdfium2.PdfTextPage) -> str:
+    """The page's characters, one per character index of the text page."""
+    from pypdfium2 import raw
+
+    count = textpage.count_chars()
+    text = textpage.get_text_range(0, count) if count > 0 else ""
+    if len(text) != count:  # characters outside the BMP come as surrogate pairs: ask one by one
+        text = "".join(chr(raw.FPDFText_GetUnicode(textpage, i) or 0xFFFD) for i in range(count))
+    return text
+
+
+def _spans(text: str) -> Iterator[Span]:
+    """The visual lines of a page's text as [start, end) spans: PDFium ends a line with a line
+    break, or with its hyphen mark where it joined a hyphenated word to the next line."""
+    for match in re.finditer(r"[^\r\n]+", text):
+        start = match.start()
+        for mark in re.finditer(f"[{_HYPHEN_MARKS}]", match.group()):
+            yield start, match.start() + mark.end()
+            start = match.start() + mark.end()
+        yield start, match.end()
+
+
+def _lines(textpage: pypdfium2.PdfTextPage) -> list[_Line]:
+    """The page's visual lines, in PDFium's reading order, with their positions."""
+    from pypdfium2 import raw
+
+    text = _page_text(textpage)
+    x, y = ctypes.c_double(), ctypes.c_double()
+    lines = []
+    for start, end in _spans(text):
+        line = text[start:end]
+        first = start + len(line) - len(line.lstrip())
+        last = start + len(line.rstrip())
+        if first >= last:
+            continue
+        raw.FPDFText_GetCharOrigin(textpage, first, x, y)
+        size = raw.FPDFText_GetFontSize(textpage, first)
+        runs = tuple(_cells(textpage, text, first, last, size))
+        lines.append(_Line(runs, x.value, textpage.get_charbox(last - 1)[2], y.value, size))
+    return _rows(lines)
+
+
+def _cells(textpage: pypdfium2.PdfTextPage, text: str, first: int, last: int,
+           size: float) -> Iterator[tuple[int, str, str]]:
+    """The runs of line [first, last): split where PDFium put a space of its own over a gap
+    wider than an em and a half (between the cells of a table row), joined there by " | "."""
+    from pypdfium2 import raw
+
+    generated, handle = raw.FPDFText_IsGenerated, textpage.raw
+    start, before = first, ""
+    space = text.find(" ", first, last)
+    while space != -1:
+        if generated(handle, space) == 1 and space > start:
+            gap = textpage.get_charbox(space + 1)[0] - textpage.get_charbox(space - 1)[2]
+            if gap > _CELL_EMS * size:
+                yield start, text[start:space], before
+                start, before = space + 1, _CELL_GAP
+        space = text.find(" ", space + 1, last)
+    yield start, text[start:last], before
+
+
+def _rows(lines: Sequence[_Line]) -> list[_Line]:
+    """`lines` with the pieces PDFium gives of one visual row (table cells, a footer's left and
+    right parts) made one line: apart by a space, or by " | " across a gap wider than an em and a half."""
+    rows: list[_Line] = []
+    for line in lines:
+        prev = rows[-1] if rows else None
+        if prev and abs(prev.baseline - line.baseline) < _SAME_ROW * prev.size and line.left >= prev.right - 1:
+            gap = _CELL_GAP if line.left - prev.right > _CELL_EMS * prev.size else " "
+            runs = prev.runs + tuple((first, text, gap if i == 0 else before)
+                                     for i, (first, text, before) in enumerate(line.runs))
+            rows[-1] = _Line(runs, prev.left, line.right, prev.baseline, prev.size)
+        else:
+            rows.append(line)
+    return rows
+
+
+def _key(line: str) -> str:
+    """A line as running furniture is compared: case and spacing ignored, every number alike."""
+    return " ".join(re.sub(r"\d+", "#", line.casefold()).split())
+
+
+def _edges(lines: Sequence[_Line]) -> list[_Line]:
+    """The lines nearest a page's top and bottom."""
+    ordered = sorted(lines, key=lambda line: -line.baseline)
+    return ordered[:_EDGE_LINES] + ordered[_EDGE_LINES:][-_EDGE_LINES:]
+
+
+def _running(pages: Sequence[Sequence[_Line]]) -> set[str]:
+    """Keys of lines that recur near the top or bottom of more than half the pages with text
+    (and of two pages at least): running headers, footers and page numbers."""
+    counts = Counter(key for lines in pages for key in {_key(line.text) for line in _edges(lines)})
+    with_text = sum(1 for lines in pages if lines)
+    return {key for key, n in counts.items() if n >= 2 and n * 2 > with_text}
+
+
+def _leading(pages: Sequence[Sequence[_Line]]) -> dict[float, float]:
+    """The usual distance between baselines of consecutive lines, per type size, over the document."""
+    steps: dict[float, list[float]] = {}
+    for lines in pages:
+        for a, b in itertools.pairwise(lines):
+            if a.size == b.size and 0 < a.baseline - b.baseline < 3 * a.size:
+                steps.setdefault(a.size, []).append(a.baseline - b.baseline)
+    return {size: statistics.median(found) for size, found in steps.items()}
+
+
+def _column_rights(lines: Sequence[_Line]) -> list[float]:
+    """For each line, the right edge of the column it sits in: the rightmost end of the lines
+    that start within two ems of where it starts."""
+    bucket = 10.0  # points
+    ends: dict[int, float] = {}
+    for line in lines:
+        key = int(line.left // bucket)
+        ends[key] = max(ends.get(key, line.right), line.right)
+    rights = []
+    for line in lines:
+        reach = int(2 * line.size // bucket) + 1
+        key = int(line.left // bucket)
+        rights.append(max(ends.get(k, line.right) for k in range(key - reach, key + reach + 1)))
+    return rights
+
+
+def _is_row(line: _Line) -> bool:
+    """True for a line of table cells."""
+    return any(before == _CELL_GAP for _, _, before in line.runs)
+
+
+def _ends_sentence(text: str) -> bool:
+    return _SENTENCE_END.search(text) is not None
+
+
+def _first_word(text: str) -> str:
+    return next(iter(text.split()), "")
+
+
+def _hyphenated(before: str, after: str, spelled: set[str]) -> bool:
+    """True when a word broken at a line-end hyphen keeps its hyphen: the document spells it
+    with one elsewhere, or it does not go on in lower case."""
+    if not after[:1].islower():
+        return True
+    head = _WORDS.findall(before)[-1:] or [""]
+    tail = _WORDS.findall(after)[:1] or [""]
+    return f"{head[0]}-{tail[0]}".casefold() in spelled and f"{head[0]}{tail[0]}".casefold() not in spelled
+
+
+def _separator(prev: _Line, line: _Line, right: float, leading: dict[float, float]) -> str:
+    """What goes between two lines of one page: " " (the paragraph goes on), "\\n" (a line of
+    its own ends) or "\\n\\n" (a paragraph ends)."""
+    step = prev.baseline - line.baseline
+    usual = leading.get(prev.size, 1.2 * prev.size)
+    if abs(prev.size - line.size) > _SIZE_CHANGE * max(prev.size, line.size) or step > _PARAGRAPH_GAP * usual:
+        return "\n\n"
+    if _BULLET.match(line.text) or _is_row(prev) or _is_row(line):
+        return "\n"
+    word = len(_first_word(line.text)) + 1
+    full = prev.right + _CHAR_EM * prev.size * word >= right
+    if step <= 0:  # the next column, or a jump back up the page
+        return " " if full and not _ends_sentence(prev.text) else "\n\n"
+    return " " if full else "\n"
+
+
+class _Writer:
+    """Builds the document text and, per page, the runs that map it to PDFium's characters."""
+
+    def __init__(self, spelled: set[str]) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.pages: list[int] = []
+        self.runs: list[list[tuple[int, int, int]]] = []
+        self.spelled = spelled
+        self.last: _Line | None = None
+
+    def page(self) -> None:
+        self.pages.append(self.size)
+        self.runs.append([])
+
+    def join(self, line: _Line, separator: str) -> Span:
+        """Add `line` after `separator` and return its span. A word broken at a hyphen that
+        ended the previous line goes on without a space, losing the hyphen unless `_hyphenated`."""
+        prev = self.last
+        broken = (prev is not None and separator != "\n\n" and prev.text[-1] in _HYPHENS
+                  and prev.text[-2:-1].isalpha() and line.text[:1].isalpha())
+        if broken and not _hyphenated(prev.text[:-1], line.text, self.spelled):
+            self._drop_hyphen()
+        if self.size and not broken:
+            self._write(separator, None)
+        if not self.runs[-1]:
+            self.pages[-1] = self.size
+        start = self.size
+        self._emit(line)
+        self.last = line
+        return start, self.size
+
+    def _drop_hyphen(self) -> None:
+        """Take the hyphen that ended the text so far back off it."""
+        self.parts[-1] = self.parts[-1][:-1]
+        self.size -= 1
+        runs = next(runs for runs in reversed(self.runs) if runs)
+        offset, index, length = runs[-1]
+        runs[-1:] = [(offset, index, length - 1)] if length > 1 else []
+
+    def _emit(self, line: _Line) -> None:
+        """Write the line's runs; PDFium's mark for a line-end hyphen is written as "-"."""
+        for first, text, before in line.runs:
+            self._write(before, None)
+            body = text[:-1] + "-" if text[-1] in _HYPHEN_MARKS else text
+            done = 0
+            for i, char in enumerate(body):
+                if char in _LIGATURES:
+                    self._write(body[done:i], first + done)
+                    for letter in _LIGATURES[char]:
+                        self._write(letter, first + i, 1)
+                    done = i + 1
+            self._write(body[done:], first + done)
+
+    def _write(self, piece: str, index: int | None, length: int | None = None) -> None:
+        if not piece:
+            return
+        if index is not None:
+            self.runs[-1].append((self.size, index, length or len(piece)))
+        self.parts.append(piece)
+        self.size += len(piece)
+
+
+def _page_lines(pdf: pypdfium2.PdfDocument) -> tuple[list[list[_Line]], list[int], list[int]]:
+    """Every page's lines, the numbers of the pages that have no text but do have images, and
+    of those PDFium cannot load (damaged)."""
+    import pypdfium2
+    from pypdfium2 import raw
+
+    pages, scanned, damaged = [], [], []
+    for number in range(1, len(pdf) + 1):
+        lines: list[_Line] = []
+        try:
+            page = pdf[number - 1]
+        except pypdfium2.PdfiumError:
+            damaged.append(number)
+        else:
+            try:
+                textpage = page.get_textpage()
+                lines = _lines(textpage)
+                textpage.close()
+                if not lines and next(page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE]), None) is not None:
+                    scanned.append(number)
+            except pypdfium2.PdfiumError:
+                damaged.append(number)
+            finally:
+                page.close()
+        pages.append(lines)
+    return pages, scanned, damaged
+
+
+def _pages_note(numbers: Sequence[int], what: str) -> str:
+    """ "page 3 has <what>" or "pages 3, 7 have <what>"."""
+    which = f"page {numbers[0]} has" if len(numbers) == 1 else f"pages {', '.join(map(str, numbers))} have"
+    return f"{which} {what}"
+
+
+def _heading(text: str, lines: Sequence[_Line], spans: Sequence[Span], body: float) -> tuple[str, Span] | None:
+    """The first line on page 1 set in type clearly larger than the body's `body` size (with the
+    lines in its size that follow it), if it reads as a headline."""
+    for i, line in enumerate(lines[:_HEAD_LINES]):
+        if line.size >= _HEADING_SIZE * body:
+            end = i + 1
+            while end < len(lines) and abs(lines[end].size - line.size) < 0.5:
+                end += 1
+            span = (spans[i][0], spans[end - 1][1])
+            title = headline(text[span[0] : span[1]])
+            return (title, span) if title else None
+    return None
+
+
+def _extract(data: bytes) -> _Layout:
+    """Read the whole PDF; raises _Unreadable saying why it cannot be read."""
+    with _PDFIUM:
+        pdf = _open(data)
+        try:
+            metadata = pdf.get_metadata_dict(skip_empty=True)
+            pages, scanned, damaged = _page_lines(pdf)
+        finally:
+            pdf.close()
+    if not any(pages):
+        if scanned:
+            raise _Unreadable("no text layer; it looks scanned, and qa does not do OCR")
+        raise _Unreadable("damaged; PDFium cannot read its pages" if damaged else "no text in this PDF")
+    running = _running(pages)
+    leading = _leading(pages)
+    spelled = {word.casefold() for lines in pages for line in lines for word in _WORDS.findall(line.text)}
+    writer = _Writer(spelled)
+    first: list[tuple[_Line, Span]] = []
+    for lines in pages:
+        writer.page()
+        edges = {id(line) for line in _edges(lines)}
+        kept = [line for line in lines if id(line) not in edges or _key(line.text) not in running]
+        rights = _column_rights(kept)
+        for i, line in enumerate(kept):
+            if i:
+                separator = _separator(kept[i - 1], line, rights[i - 1], leading)
+            else:
+                prev = writer.last
+                going_on = prev is not None and not _ends_sentence(prev.text) and line.text[:1].islower()
+                separator = " " if going_on else "\n\n"
+            span = writer.join(line, separator)
+            if len(writer.pages) == 1:
+                first.append((line, span))
+    text = "".join(writer.parts)
+    body = statistics.median(line.size for lines in pages for line in lines)
+    heading = _heading(text, [line for line, _ in first], [span for _, span in first], body)
+    warnings = tuple(_pages_note(numbers, what) for numbers, what in (
+        (scanned, "no text layer (scanned?); qa does not do OCR, so that text is missing"),
+        (damaged, "damage PDFium cannot read past, so that text is missing")) if numbers)
+    return _Layout(text, tuple(writer.pages), tuple(map(tuple, writer.runs)), heading, metadata, warnings)
+
+
+_layout = functools.lru_cache(maxsize=2)(_extract)
+
+
+def read(source: str, data: bytes) -> Parsed:
+    """The text of a PDF, where each page starts in it, and its title and date (see the module docstring)."""
+    try:
+        layout = _extract(data)
+    except _Unreadable as reason:
+        raise DocumentError(f"{source}: {reason}; skipped") from None
+    return Parsed(
+        layout.text,
+        title=stated_title(layout.metadata.get("Title")),
+        file_date=metadata_date(layout.metadata.get("CreationDate")),
+        pages=layout.pages,
+        warnings=tuple(f"{source}: {warning}" for warning in layout.warnings),
+        heading=layout.heading,
+    )
+
+
+def page_count(data: bytes) -> int:
+    """How many pages the PDF has; raises DocumentError for one that cannot be opened.
+
+    >>> from fpdf import FPDF
+    >>> pdf = FPDF()
+    >>> pdf.add_page(); pdf.add_page()
+    >>> page_count(bytes(pdf.output()))
+    2
+    """
+    with _PDFIUM:
+        try:
+            pdf = _open(data)
+        except _Unreadable as reason:
+            raise DocumentError(str(reason)) from None
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
+
+
+def page_of(data: bytes, offset: int) -> int:
+    """The 1-based page of a PDF that offset `offset` of its extracted text falls on (a
+    passage's `highlight_start`, say: the page to show); raises DocumentError for a PDF that
+    cannot be read.
+
+    >>> from fpdf import FPDF
+    >>> pdf = FPDF()
+    >>> for words in ("The first page.", "The second page."):
+    ...     pdf.add_page(); pdf.set_font("helvetica", size=12); _ = pdf.cell(0, 10, words)
+    >>> data = bytes(pdf.output())
+    >>> read("a.pdf", data).text, page_of(data, 17)
+    ('The first page.\\n\\nThe second page.', 2)
+    """
+    try:
+        pages = _layout(data).pages
+    except _Unreadable as reason:
+        raise DocumentError(str(reason)) from None
+    return max(1, bisect.bisect_right(pages, offset))
+
+
+def _characters(runs: Sequence[tuple[int, int, int]], start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(first character index, count) on the page for the part of text range [start, end) on it."""
+    for offset, index, length in runs:
+        lo, hi = max(start, offset), min(end, offset + length)
+        if lo < hi:
+            yield index + lo - offset, hi - lo
+
+
+def render_page(data: bytes, page: int, highlights: Sequence[Span] = (), strong: Sequence[Span] = (),
+                width: int = RENDER_WIDTH) -> bytes:
+    """Page `page` (1-based) of a PDF as a PNG `width` pixels wide, with the characters of the
+    document-text ranges `highlights` marked in translucent yellow and those of `strong` in orange.
+    Ranges are offsets into the text `read` extracted (a passage's start and end); the parts of
+    them on other pages are ignored. Raises DocumentError for a page that does not exist or a
+    PDF that cannot be read.
+
+    >>> from fpdf import FPDF
+    >>> pdf = FPDF()
+    >>> pdf.add_page()
+    >>> pdf.set_font("helvetica", size=12)
+    >>> _ = pdf.cell(0, 10, "The quay reopens in May.")
+    >>> from PIL import Image
+    >>> Image.open(io.BytesIO(render_page(bytes(pdf.output()), 1, [(4, 8)], width=600))).size
+    (600, 849)
+    """
+    from PIL import Image, ImageDraw
+
+    try:
+        layout = _layout(data)
+    except _Unreadable as reason:
+        raise DocumentError(str(reason)) from None
+    if not 1 <= page <= len(layout.pages):
+        raise DocumentError(f"page {page} does not exist (the PDF has {len(layout.pages)} pages)")
+    runs = layout.runs[page - 1]
+    import pypdfium2
+
+    with _PDFIUM:
+        pdf = _open(data)
+        try:
+            pdf_page = pdf[page - 1]
+            scale = width / pdf_page.get_width()
+            image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
+            boxes = [(colour, box) for ranges, colour in ((highlights, _HIGHLIGHT), (strong, _STRONG))
+                     for start, end in ranges for box in _boxes(pdf_page, runs, start, end, image.size)]
+        except pypdfium2.PdfiumError as error:
+            raise DocumentError(f"page {page} cannot be drawn: PDFium cannot read it ({error})") from error
+        finally:
+            pdf.close()
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for colour, box in boxes:
+        draw.rectangle(box, fill=colour)
+    out = io.BytesIO()
+    Image.alpha_composite(image, overlay).convert("RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def _boxes(pdf_page: pypdfium2.PdfPage, runs: Sequence[tuple[int, int, int]], start: int, end: int,
+           size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Pixel boxes (left, top, right, bottom) over the characters of text range [start, end) on this page."""
+    from pypdfium2 import raw
+
+    textpage = pdf_page.get_textpage()
+    x, y = ctypes.c_int(), ctypes.c_int()
+
+    def device(px: float, py: float) -> tuple[int, int]:
+        raw.FPDF_PageToDevice(pdf_page, 0, 0, size[0], size[1], 0, px, py, x, y)
+        return x.value, y.value
+
+    boxes = []
+    for first, count in _characters(runs, start, end):
+        for i in range(textpage.count_rects(first, count)):
+            left, bottom, right, top = textpage.get_rect(i)
+            (x0, y0), (x1, y1) = device(left, top), device(right, bottom)
+            boxes.append((min(x0, x1) - 2, min(y0, y1) - 2, max(x0, x1) + 2, max(y0, y1) + 2))
+    textpage.close()
+    return boxes
