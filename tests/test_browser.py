@@ -8,11 +8,13 @@ page (fresh storage) that records every request, and fails if one leaves the mac
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -62,9 +64,9 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 12
 
 
 @contextmanager
-def serve(base: Path) -> Iterator[str]:
+def serve(base: Path, processes: list[subprocess.Popen] | None = None) -> Iterator[str]:
     """`python app.py --port P --sources S --index I` on a copy of the seed articles in `base`, as a
-    user runs it; yields its URL, stopped on exit."""
+    user runs it; yields its URL (and appends the process to `processes`), stopped on exit."""
     sources = base / "sources"
     shutil.copytree(ROOT / "sources", sources)
     port = free_port()
@@ -76,6 +78,8 @@ def serve(base: Path) -> Iterator[str]:
             [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--sources", str(sources), "--index", str(base / "index")],
             cwd=base, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
+    if processes is not None:
+        processes.append(process)
     try:
         wait_for(url, process, log)
         yield url
@@ -434,3 +438,65 @@ def test_a_removed_article_goes_to_the_trash_and_out_of_the_answers(own_page: Pa
     page.reload()
     listed(page, "US Military Presence in Iraq")
     expect(page.locator("#qa-collection")).not_to_contain_text(title)
+
+
+def resident_mb(pid: int) -> float:
+    """The resident memory of a process, in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status)[1]) / 1024
+
+
+def write_big_text(path: Path, megabytes: int) -> None:
+    """`megabytes` of distinct paragraphs made of the words of the scenario articles."""
+    words = " ".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "eval" / "articles").iterdir())).split()
+    rng = random.Random(5)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("An archive in one file\n\n")
+        while fh.tell() < megabytes * 1024 * 1024:
+            fh.write(" ".join(rng.choice(words) for _ in range(rng.randint(40, 110))).capitalize() + ".\n\n")
+
+
+@pytest.mark.slow
+def test_a_50_mb_file_added_to_a_running_app_never_makes_questions_wait(browser: Browser, tmp_path: Path) -> None:
+    """Five clients keep asking while a 50 MB file is read, chunked and embedded: every answer
+    within 2 s, the build's progress on the page, the app under 1 GB."""
+    from gradio_client import Client
+
+    processes: list[subprocess.Popen] = []
+    with serve(tmp_path, processes) as url, browsing(browser, url) as page:
+        pid, peak, stop = processes[0].pid, [0.0], threading.Event()
+        times: list[float] = []
+        replies: list[str] = []
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], resident_mb(pid))
+                time.sleep(0.2)
+
+        def asker(n: int) -> None:
+            client = Client(url, verbose=False)
+            questions = ["how many troops stay in Kurdistan?", "Who is Iraq's defense minister?",
+                         "When will the coalition troops leave Iraq?", "How many US troops are in Syria?"]
+            while not stop.is_set():
+                started = time.monotonic()
+                reply = client.predict(questions[n % 4], 3, api_name="/ask")
+                times.append(time.monotonic() - started)
+                replies.append(reply)
+                n += 1
+
+        threading.Thread(target=sample, daemon=True).start()
+        write_big_text(tmp_path / "sources" / "big.txt", 50)
+        clients = [threading.Thread(target=asker, args=(n,)) for n in range(5)]
+        for client in clients:
+            client.start()
+        expect(page.locator("#qa-status")).to_contain_text("big.txt", timeout=60_000)
+        expect(page.locator("#qa-status")).to_contain_text("passages/s", timeout=300_000)  # embedding
+        time.sleep(20)
+        status = page.locator("#qa-status").inner_text()
+        stop.set()
+        for client in clients:
+            client.join(60)
+        assert status.startswith("Indexing") and "big.txt" in status, status
+        assert len(times) >= 50 and max(times) < 2.0, f"slowest of {len(times)} answers: {max(times):.2f} s"
+        assert all("us-" in reply for reply in replies), "every question was answered from the seed articles"
+        assert peak[0] < 1024, f"the app used {peak[0]:.0f} MB"
