@@ -38,10 +38,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         7861
     """
     from qa.config import Settings
+    from qa.readers import supported_types
 
     defaults = Settings()
     parser = argparse.ArgumentParser(description="Ask a folder of articles questions in the browser.")
-    parser.add_argument("--sources", default=defaults.sources, help="folder of .txt, .md and .html articles (default: %(default)s)")
+    parser.add_argument("--sources", default=defaults.sources,
+                        help=f"folder of {supported_types(' and ')} documents (default: %(default)s)")
     parser.add_argument("--index", default=defaults.index, help="folder that holds the index (default: %(default)s)")
     port = os.environ.get("GRADIO_SERVER_PORT")
     parser.add_argument("--port", type=int, default=int(port) if port else 7860, help="port (default: $GRADIO_SERVER_PORT or 7860)")

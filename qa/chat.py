@@ -26,6 +26,7 @@ import html  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
@@ -38,7 +39,8 @@ from qa.answers import Answer, AnswerSpan, Passage  # noqa: E402
 from qa.errors import DocumentError, QAError  # noqa: E402
 from qa.pipeline import QA, TRASH, DocumentInfo  # noqa: E402
 from qa.progress import IndexStatus  # noqa: E402
-from qa.uploads import MAX_UPLOAD_BYTES, save_upload  # noqa: E402
+from qa.readers import pdf, supported_types  # noqa: E402
+from qa.uploads import UPLOAD_LIMITS, check_size, limits_text, safe_name, save_upload  # noqa: E402
 
 log = logging.getLogger("qa")
 # From this score an answer is shown as sure; below it (and above the threshold) as "not sure".
@@ -90,6 +92,20 @@ RESET_UPLOAD_JS = """() => new MutationObserver(() => {
   const box = document.getElementById('qa-upload');
   if (box && box.querySelector('.error')) box.querySelector('.clear-status button')?.click();
 }).observe(document.body, {subtree: true, childList: true})"""
+# "open" on a PDF citation also shows its page: a click that opens such a citation sends the passage
+# (the value of the hidden button in its summary) to the server, as a click event of #qa-page-opener.
+OPEN_PAGE_JS = """
+const first = !window.qaOpenPage;
+window.qaOpenPage = (cite) => trigger('click', {cite});
+if (first) document.addEventListener('click', (event) => {
+  const summary = event.target.closest('#qa-chat summary');
+  const cite = summary && !summary.parentElement.open && summary.querySelector('button.qa-cite');
+  if (cite) window.qaOpenPage(cite.value);
+});
+"""
+SHOW_PAGE_JS = "() => document.getElementById('qa-page-view')?.scrollIntoView({block: 'nearest'})"
+# The last this many cited pages drawn are kept (as PNG files) for when they are shown again.
+PAGE_CACHE = 32
 
 CSS = """
 .qa-answer { line-height: 1.55; }
@@ -134,6 +150,10 @@ details.qa-more > summary, details.qa-wording > summary { color: var(--body-text
 #qa-status [data-testid="status-tracker"], #qa-collection [data-testid="status-tracker"],
 #qa-reader [data-testid="status-tracker"], #qa-filter-sources [data-testid="status-tracker"] { display: none !important; }
 .qa-docview { max-height: 30em; overflow: auto; font-size: 0.92em; line-height: 1.5; }
+#qa-page-opener { display: none; }
+.qa-key { padding: 0 0.3em; border-radius: 2px; color: #1f2937; }
+.qa-key-passage { background: rgba(255, 214, 0, 0.45); }
+.qa-key-sentence { background: rgba(255, 120, 0, 0.55); }
 """
 
 
@@ -153,9 +173,10 @@ def theme() -> gr.themes.Base:
 
 
 def launch_options(host: str = "127.0.0.1", port: int | None = None, auth: tuple[str, str] | None = None,
-                   upload_limit: int = MAX_UPLOAD_BYTES) -> dict[str, Any]:
+                   upload_limits: Mapping[str, int] = UPLOAD_LIMITS) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch`: local only, no share link, no SSR, our theme and css,
-    and Gradio's own upload limit equal to ours (`upload_limit`, as `build_app` takes it).
+    and Gradio's own upload limit the largest of ours (`upload_limits`, as `build_app` takes them);
+    the check of each upload then applies the limit for its type.
 
     Example:
         >>> launch_options(port=7860)["server_name"]
@@ -163,7 +184,8 @@ def launch_options(host: str = "127.0.0.1", port: int | None = None, auth: tuple
     """
     return {
         "server_name": host, "server_port": port, "share": False, "ssr_mode": False, "auth": auth,
-        "theme": theme(), "css": CSS, "js": RESET_UPLOAD_JS, "max_file_size": upload_limit, "show_error": True,
+        "theme": theme(), "css": CSS, "js": RESET_UPLOAD_JS, "max_file_size": max(upload_limits.values()),
+        "show_error": True,
     }
 
 
@@ -228,16 +250,16 @@ def _date(value: str | None) -> str:
         return value
 
 
-def source_line(source: str, date: str | None) -> str:
-    """The muted line under a title: file and date ("undated" when it has none), escaped.
+def source_line(source: str, date: str | None, page: str = "") -> str:
+    """The muted line under a title: file, date ("undated" when it has none) and page (`Passage.page_label`), escaped.
 
     Example:
         >>> source_line("a.txt", "2024-09-14")
         'a.txt · 14 Sep 2024'
-        >>> source_line("b.txt", None)
-        'b.txt · undated'
+        >>> source_line("b.pdf", None, "pp. 2–3")
+        'b.pdf · undated · pp. 2–3'
     """
-    return " · ".join(html.escape(part) for part in (source, _date(date) or "undated") if part)
+    return " · ".join(html.escape(part) for part in (source, _date(date) or "undated", page) if part)
 
 
 def passage_body(p: Passage) -> str:
@@ -278,6 +300,77 @@ def document_view(text: str, start: int | None = None, end: int | None = None,
     return f'{head}{_text(text[lo:start])}<span class="qa-inpassage">{passage}</span>{_text(text[end:hi])}{tail}'
 
 
+# ------------------------------------------------------------------ the cited page of a PDF
+
+
+def has_page_view(source: str) -> bool:
+    """Whether "open" on a passage of `source` also shows its page drawn: a PDF.
+
+    Example:
+        >>> has_page_view("report.PDF"), has_page_view("notes.docx")
+        (True, False)
+    """
+    return Path(source).suffix.lower() == ".pdf"
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A cited passage as its "open" button names it: the source and the document offsets of the
+    passage and of its answering sentence (`token()` and `parse()` write and read that name).
+
+    Example:
+        >>> Cited.parse(Cited("a|b.pdf", (10, 90), (40, 60)).token())
+        Cited(source='a|b.pdf', passage=(10, 90), sentence=(40, 60))
+    """
+
+    source: str
+    passage: tuple[int, int]
+    sentence: tuple[int, int]
+
+    @classmethod
+    def of(cls, p: Passage) -> Cited:
+        return cls(p.source, (p.start, p.end), (p.highlight_start, p.highlight_end))
+
+    def token(self) -> str:
+        return f"{self.passage[0]}|{self.passage[1]}|{self.sentence[0]}|{self.sentence[1]}|{self.source}"
+
+    @classmethod
+    def parse(cls, token: str) -> Cited:
+        """The passage a token names; QAError for anything else."""
+        *numbers, source = (token or "").split("|", 4)
+        if len(numbers) != 4 or not all(n.isdigit() for n in numbers) or not source:
+            raise QAError("that citation cannot be opened")
+        a, b, c, d = map(int, numbers)
+        return cls(source, (a, b), (c, d))
+
+
+class PageImages:
+    """Pages of PDFs drawn on demand with a cited passage marked, kept as PNG files in `folder`: the
+    `keep` most recently shown stay, keyed by the file (path, size, time changed), page and passage."""
+
+    def __init__(self, folder: Path, keep: int = PAGE_CACHE) -> None:
+        self.folder, self.keep = folder, keep
+        self._lock = threading.Lock()  # one drawing at a time (PDFium draws one at a time anyway)
+
+    def draw(self, path: Path, page: int, cited: Cited) -> Path:
+        """The PNG of page `page` of the PDF at `path`: the passage in yellow, its answering sentence in orange.
+        Raises DocumentError for a page or PDF that cannot be drawn, OSError for a file that cannot be read."""
+        stat = path.stat()
+        key = repr((str(path), stat.st_size, stat.st_mtime_ns, page, cited.passage, cited.sentence))
+        target = self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.png"
+        with self._lock:
+            if target.exists():
+                target.touch()  # recently shown: kept longer
+                return target
+            png = pdf.render_page(path.read_bytes(), page, [cited.passage], strong=[cited.sentence])
+            part = target.with_suffix(".part")
+            part.write_bytes(png)
+            part.replace(target)
+            for old in sorted(self.folder.glob("*.png"), key=lambda f: f.stat().st_mtime_ns)[:-self.keep]:
+                old.unlink()
+        return target
+
+
 @dataclass
 class _Group:
     """Passages that say the same thing: the best one leads, the others are "also reported by"."""
@@ -312,22 +405,25 @@ def group_passages(passages: Sequence[Passage]) -> list[_Group]:
 
 
 def _doc_details(p: Passage, document: Callable[[str], str] | None, label: str) -> str:
-    """The source line; opening it shows the whole document with the passage marked."""
+    """The source line; opening it shows the whole document with the passage marked, and for a PDF
+    its page too (the summary's hidden button names the passage: OPEN_PAGE_JS sends it)."""
     if document is None:
         return f'<div class="qa-source">{label}</div>'
     try:
         body = document_view(document(p.source), p.start, p.end, p.highlight_start, p.highlight_end)
     except QAError:
         return f'<div class="qa-source">{label}</div>'
-    return (f'<details class="qa-doc"><summary class="qa-source">{label} · <span class="qa-open">open article</span>'
-            f'</summary><div class="qa-doctext">{body}</div></details>')
+    paged = has_page_view(p.source)
+    cite = f'<button hidden class="qa-cite" value="{html.escape(Cited.of(p).token())}"></button>' if paged else ""
+    return (f'<details class="qa-doc"><summary class="qa-source">{label} · <span class="qa-open">open '
+            f'{"page" if paged else "article"}</span>{cite}</summary><div class="qa-doctext">{body}</div></details>')
 
 
 def _also(group: _Group, documents: Mapping[str, DocumentInfo], document: Callable[[str], str] | None) -> str:
     """The "also reported by" block: agreeing passages shown, other agreeing articles named."""
     items = []
     for o in group.others:
-        label = source_line(o.source, o.date)
+        label = source_line(o.source, o.date, o.page_label)
         items.append(f'<div><strong>{html.escape(o.title)}</strong> {_doc_details(o, document, label)}'
                      f'<details class="qa-wording"><summary>their passage</summary>{passage_body(o)}</details></div>')
     shown = {group.lead.source, *(o.source for o in group.others)}
@@ -344,7 +440,8 @@ def _render_group(n: int, group: _Group, documents: Mapping[str, DocumentInfo],
     """One cited passage as HTML: [n] title, source line (opens the article), text, agreeing sources."""
     p = group.lead
     unsure = "" if missed or p.score >= CONFIDENT else " · not sure"
-    label = f'{source_line(p.source, p.date)} · <span class="qa-score">score {p.score:.2f}{unsure}</span>'
+    score = f'<span class="qa-score">score {p.score:.2f}{unsure}</span>'
+    label = f"{source_line(p.source, p.date, p.page_label)} · {score}"
     phrase = (f'<div class="qa-answer-phrase">Answer: <strong>{html.escape(p.answer.text)}</strong></div>'
               if p.answer is not None and not missed else "")
     return (f'<div class="qa-passage{" qa-miss" if missed else ""}">'
@@ -391,6 +488,9 @@ def answer_markdown(answer: Answer, documents: Mapping[str, DocumentInfo] | None
         > **Kurds stay.**
         <BLANKLINE>
         Also reported by: b.txt
+
+    A passage of a paged document (PDF) names its page(s) after the date:
+    "— report.pdf, 2024-03-04, p. 2 (score …)".
     """
     titles = {source: info.title for source, info in (documents or {}).items()}
     lines = [f"*{line}*\n" for line in answer.notes()]
@@ -402,7 +502,7 @@ def answer_markdown(answer: Answer, documents: Mapping[str, DocumentInfo] | None
         a, b = p.highlight_start - p.start, p.highlight_end - p.start
         text = f"{p.text[:a]}**{p.text[a:b]}**{p.text[b:]}" if b > a else p.text
         quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in html.escape(text, quote=False).strip().split("\n"))
-        date = f", {p.date}" if p.date else ", undated"
+        date = (f", {p.date}" if p.date else ", undated") + (f", {p.page_label}" if p.page_label else "")
         phrase = f"Answer: **{html.escape(p.answer.text)}**\n" if p.answer is not None and answer.answered else ""
         block = f"[{n}] **{html.escape(p.title)}** — {html.escape(p.source)}{date} (score {p.score:.2f})\n{phrase}{quoted}"
         also = dict.fromkeys([*(o.source for o in group.others), *p.also_in])
@@ -460,7 +560,7 @@ def render_collection(documents: Sequence[DocumentInfo], query: str = "", page: 
     """
     if not documents:
         empty = ("The articles are listed once the first indexing is done." if indexing
-                 else "<strong>No articles yet.</strong> Add .txt, .md or .html files above.")
+                 else f"<strong>No articles yet.</strong> Add {supported_types(' or ')} files above.")
         return f'<div class="qa-collection"><div class="qa-title">{empty}</div></div>'
     found = matching(documents, query)
     page, shown = list_page(found, page)
@@ -630,17 +730,21 @@ def _upload_status(saved: Sequence[str], problems: Sequence[str], documents: Map
     return "".join(lines)
 
 
-def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_limit: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
+def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4,
+              upload_limits: Mapping[str, int] = UPLOAD_LIMITS) -> gr.Blocks:
     """The chat page over `qa`, with /ask (markdown), /ask_json (structured) and /status API endpoints.
 
     The status line, collection list, reader and article filter follow the collection as it
-    changes (a timer checks it); the chat is kept in the browser and survives a reload.
+    changes (a timer checks it); the chat is kept in the browser and survives a reload. "open"
+    on a PDF citation shows the page of its answering sentence drawn, with the passage marked,
+    beside the chat. `upload_limits`: bytes allowed per suffix.
 
     Example:
         >>> app = build_app(QA("sources", "index"))                    # doctest: +SKIP
         >>> app.launch(**launch_options(port=7860))                    # doctest: +SKIP
     """
     exports = Path(tempfile.mkdtemp(prefix="qa-export-"))
+    page_images = PageImages(Path(tempfile.mkdtemp(prefix="qa-pages-")))
 
     shared: dict[str, Any] = {"key": None, "at": 0.0, "docs": [], "signature": None}
 
@@ -738,9 +842,8 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
         for upload in files or []:
             path = Path(upload)
             try:
-                if path.stat().st_size > upload_limit:
-                    raise DocumentError(f"{path.name}: over the {upload_limit / 1024 / 1024:.0f} MB upload limit; nothing was added")
-                target = save_upload(qa.sources, path.name, path.read_bytes(), max_bytes=upload_limit)
+                check_size(safe_name(path.name), path.stat().st_size, upload_limits)  # before reading it
+                target = save_upload(qa.sources, path.name, path.read_bytes(), limits=upload_limits)
                 saved.append(target.relative_to(qa.sources).as_posix())
             except (DocumentError, OSError) as exc:
                 problems.append(str(exc))
@@ -748,6 +851,40 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
             qa.start_update()
             qa.wait(UPLOAD_WAIT_SECONDS)
         return _upload_status(saved, problems, info() if saved else {}), status_line(qa.status()), None
+
+    def show_page(token: str, page: int | None = None, count: int = 0) -> tuple[Any, ...]:
+        """The page viewer for the cited passage `token` names: heading, page buttons, the page drawn
+        (`page` of `count`, else the page of the answering sentence) and what it shows (for the page buttons)."""
+        off = gr.update(interactive=False)
+        try:
+            cited = Cited.parse(token)
+            docs = {d.source: d for d in current()[0]}
+            if cited.source not in docs or not has_page_view(cited.source):
+                raise QAError(f"{cited.source} is not a PDF in the collection")
+            path = qa.sources / cited.source
+            if page is None:
+                data = path.read_bytes()
+                page, count = pdf.page_of(data, cited.sentence[0]), pdf.page_count(data)
+            image = page_images.draw(path, page, cited)
+        except QAError as exc:
+            return gr.update(visible=True), f'<div class="qa-error">{html.escape(str(exc))}</div>', None, off, off, None
+        except OSError as exc:
+            problem = html.escape(f"{cited.source} cannot be read ({exc.strerror or exc})")
+            return gr.update(visible=True), f'<div class="qa-error">{problem}</div>', None, off, off, None
+        key = ('<span class="qa-key qa-key-passage">the passage</span> '
+               '<span class="qa-key qa-key-sentence">the answering sentence</span>')
+        head = (f'<div class="qa-head">{html.escape(_short(docs[cited.source].title))}</div>'
+                f'<div class="qa-source">{html.escape(cited.source)} · page {page} of {count} · {key}</div>')
+        return (gr.update(visible=True), head, str(image), gr.update(interactive=page > 1),
+                gr.update(interactive=page < count), {"cite": token, "page": page, "pages": count})
+
+    def open_page(event: gr.EventData) -> tuple[Any, ...]:
+        return show_page(getattr(event, "cite", ""))
+
+    def turn_page(shown: dict[str, Any] | None, step: int) -> tuple[Any, ...]:
+        if not shown:
+            return (gr.skip(),) * 6
+        return show_page(shown["cite"], min(max(shown["page"] + step, 1), shown["pages"]), shown["pages"])
 
     def ask_remove(source: str | None) -> tuple[str, Any]:
         docs = info()
@@ -807,9 +944,18 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
                     count = gr.Slider(1, 10, value=k, step=1, label="Passages to show")
                 example_set = gr.Examples([[q] for q in examples], inputs=[box], label="Try asking")
             with gr.Column(scale=2, min_width=300):
+                with gr.Column(visible=False, variant="panel", elem_id="qa-page-view") as viewer:
+                    page_head = gr.HTML(elem_id="qa-page-head")
+                    with gr.Row():
+                        page_prev = gr.Button("← Previous page", size="sm", min_width=60, elem_id="qa-page-prev")
+                        page_next = gr.Button("Next page →", size="sm", min_width=60, elem_id="qa-page-next")
+                        page_close = gr.Button("Close", size="sm", min_width=60, elem_id="qa-page-close")
+                    page_image = gr.Image(show_label=False, interactive=False, type="filepath", elem_id="qa-page-image",
+                                          buttons=["fullscreen"], alt_text="The cited page, the passage marked")
+                opener = gr.HTML("", js_on_load=OPEN_PAGE_JS, elem_id="qa-page-opener")
                 status = gr.HTML(status_line(qa.status()), elem_id="qa-status")
-                files = gr.File(label=f"Add articles (.txt, .md, .html; up to {upload_limit / 1024 / 1024:g} MB)",
-                                file_count="multiple", type="filepath", elem_id="qa-upload", height=110)
+                files = gr.File(label=f"Add articles ({supported_types()}; {limits_text(upload_limits)})",
+                                file_count="multiple", type="filepath", elem_id="qa-upload", height=140)
                 upload_note = gr.HTML(elem_id="qa-upload-status")
                 search = gr.Textbox(show_label=False, placeholder="Search the collection by title or file…",
                                     elem_id="qa-search", max_lines=1)
@@ -828,6 +974,7 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
                     manage_note = gr.HTML(elem_id="qa-manage-status")
                     article_view = gr.HTML(elem_id="qa-document")
         timer = gr.Timer(STATUS_SECONDS)
+        shown_page = gr.State(None)
 
         private = {"api_visibility": "private"}
         quiet = {"api_visibility": "private", "show_progress": "hidden"}
@@ -854,6 +1001,11 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4, upload_
         remove_button.click(ask_remove, [reader], [manage_note, confirm], **private)
         confirm.click(confirm_remove, [reader, search, page_no, find, chosen], [manage_note, confirm, *shown], **private)
         reindex_button.click(reindex, [reader], [manage_note, status], **private)
+        viewing = [viewer, page_head, page_image, page_prev, page_next, shown_page]
+        opener.click(open_page, None, viewing, **private).then(None, js=SHOW_PAGE_JS, **private)
+        page_prev.click(lambda shown: turn_page(shown, -1), [shown_page], viewing, **private)
+        page_next.click(lambda shown: turn_page(shown, 1), [shown_page], viewing, **private)
+        page_close.click(lambda: (gr.update(visible=False), None), None, [viewer, shown_page], queue=False, **private)
 
         def ask(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
                 until: str | None = None, history: list[str] | None = None, include_undated: bool = True) -> str:

@@ -4,9 +4,9 @@
 basename is kept, the file always lands directly in the sources folder, and an existing
 file is never overwritten (a free name such as "report-2.txt" is picked instead). The
 bytes are checked first, by loading a temporary copy exactly as the indexer will, so a
-file that cannot be indexed (wrong type, empty, binary, too large) or that repeats an
-article already in the folder never lands there. Every refusal is a `DocumentError` whose
-message says what to do.
+file that cannot be indexed (wrong type, empty, binary, over the limit for its type) or
+that repeats an article already in the folder never lands there. Every refusal is a
+`DocumentError` whose message says what to do.
 
 Example:
     >>> import tempfile
@@ -14,10 +14,10 @@ Example:
     >>> folder = Path(tempfile.mkdtemp())
     >>> save_upload(folder, "../../notes/Oslo report.txt", b"Oslo\\n\\nThe council met on Monday.").name
     'Oslo report.txt'
-    >>> save_upload(folder, "photo.png", b"\\x89PNG\\r\\n")
+    >>> save_upload(folder, "photo.png", b"\\x89PNG\\r\\n")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    qa.errors.DocumentError: photo.png: unsupported file type '.png' (upload .txt, .md or .html files); nothing was added
+    qa.errors.DocumentError: photo.png: unsupported file type '.png' (upload .txt, .md, ..., .pdf or .docx files); ...
 """
 
 from __future__ import annotations
@@ -27,15 +27,24 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from qa.config import SUPPORTED_SUFFIXES
 from qa.documents import load_document
 from qa.errors import DocumentError
+from qa.readers import supported_types
 
-# Uploads are articles: a limit well under Settings.max_file_bytes keeps the page responsive.
+# The upload limits, by type: change them here. Text formats are articles, and 5 MB keeps the page
+# responsive; PDF and Word files carry fonts, images and layout, so the same text takes far more
+# bytes: they may be as large as the indexer reads (Settings.max_file_bytes).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_UPLOAD_BYTES = 50 * 1024 * 1024
+DOCUMENT_SUFFIXES = (".pdf", ".docx")
+UPLOAD_LIMITS: Mapping[str, int] = MappingProxyType(
+    {suffix: MAX_DOCUMENT_UPLOAD_BYTES if suffix in DOCUMENT_SUFFIXES else MAX_UPLOAD_BYTES
+     for suffix in SUPPORTED_SUFFIXES})
 _MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w .()+,-]+")
 
@@ -96,31 +105,70 @@ def _free_names(name: str) -> Iterator[str]:
         n += 1
 
 
-def _check(name: str, data: bytes, max_bytes: int) -> None:
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MB"
+
+
+def limits_text(limits: Mapping[str, int] = UPLOAD_LIMITS) -> str:
+    """The upload limits in words: the smallest, then the types allowed more.
+
+    Example:
+        >>> limits_text()
+        'up to 5 MB; .pdf and .docx up to 50 MB'
+    """
+    smallest = min(limits.values())
+    larger = sorted({size for size in limits.values() if size > smallest})
+    parts = [f"up to {_megabytes(smallest)}"]
+    for size in larger:
+        *head, tail = [suffix for suffix, limit in limits.items() if limit == size]
+        parts.append(f"{', '.join(head)}{' and ' if head else ''}{tail} up to {_megabytes(size)}")
+    return "; ".join(parts)
+
+
+def check_size(name: str, size: int, limits: Mapping[str, int] = UPLOAD_LIMITS) -> None:
+    """DocumentError if `size` bytes is over the upload limit for the type of `name` (a readable type
+    missing from `limits` gets the smallest there); an unreadable type is left to the type check.
+
+    Example:
+        >>> check_size("report.pdf", 6 * 1024 * 1024)
+        >>> check_size("notes.txt", 6 * 1024 * 1024)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        qa.errors.DocumentError: notes.txt: 6.0 MB is over the 5 MB upload limit for .txt files (split it, ...
+    """
+    suffix = Path(name).suffix.lower()
+    limit = limits.get(suffix, min(limits.values()))
+    if suffix in SUPPORTED_SUFFIXES and size > limit:
+        raise DocumentError(f"{name}: {size / 1024 / 1024:.1f} MB is over the {_megabytes(limit)} upload limit for "
+                            f"{suffix} files (split it, or copy it into the sources folder); nothing was added")
+
+
+def _check(name: str, data: bytes, limits: Mapping[str, int]) -> None:
     """DocumentError unless `data` would be indexed as an article named `name`."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         shown = f"'{suffix}'" if suffix else "(no extension)"
-        raise DocumentError(f"{name}: unsupported file type {shown} (upload .txt, .md or .html files); nothing was added")
+        raise DocumentError(f"{name}: unsupported file type {shown} (upload {supported_types(' or ')} files); "
+                            "nothing was added")
     if not data.strip():
         raise DocumentError(f"{name}: the file is empty; nothing was added")
-    if len(data) > max_bytes:
-        raise DocumentError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {max_bytes / 1024 / 1024:.0f} MB "
-                            "upload limit (split it, or copy it into the sources folder); nothing was added")
+    check_size(name, len(data), limits)
     with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
         probe = Path(tmp) / name
         probe.write_bytes(data)
         try:
-            load_document(probe, Path(tmp), max_bytes=max_bytes)
+            load_document(probe, Path(tmp))
         except DocumentError as exc:
             raise DocumentError(str(exc).removesuffix("; skipped") + "; nothing was added") from exc
 
 
-def save_upload(sources_dir: str | Path, filename: str, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> Path:
+def save_upload(sources_dir: str | Path, filename: str, data: bytes, *,
+                limits: Mapping[str, int] = UPLOAD_LIMITS) -> Path:
     """Check `data` and write it into `sources_dir` under a safe, unused name; returns the new path.
 
     Raises DocumentError (nothing written) for an unsupported type, an empty, binary or
-    oversized file, or bytes identical to a file already in the folder.
+    unreadable file, one over the limit for its type (`limits`: suffix -> bytes), or bytes
+    identical to a file already in the folder.
 
     Example:
         >>> save_upload("sources", "tromso.txt", b"Zebra crossings\\n\\nTromso painted 17 purple crossings.")  # doctest: +SKIP
@@ -130,7 +178,7 @@ def save_upload(sources_dir: str | Path, filename: str, data: bytes, *, max_byte
     if not folder.is_dir():
         raise DocumentError(f"the sources folder {folder} does not exist")
     name = safe_name(filename)
-    _check(name, data, max_bytes)
+    _check(name, data, limits)
     duplicate = find_duplicate(folder, data)
     if duplicate is not None:
         raise DocumentError(f"{name}: same content as {duplicate.relative_to(folder).as_posix()}, "

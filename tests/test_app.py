@@ -15,11 +15,25 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from gradio_client import Client  # noqa: E402
+from pdfs import Report, add_paragraph, filler  # noqa: E402
 
+import qa.chat  # noqa: E402
 from qa import QA, Answer, Passage  # noqa: E402
-from qa.chat import NO_ANSWER, build_app, export_markdown, launch_options, render_answer, render_collection  # noqa: E402
+from qa.chat import (  # noqa: E402
+    NO_ANSWER,
+    Cited,
+    PageImages,
+    answer_markdown,
+    build_app,
+    export_markdown,
+    launch_options,
+    render_answer,
+    render_collection,
+)
+from qa.errors import DocumentError, QAError  # noqa: E402
 from qa.pipeline import DocumentInfo  # noqa: E402
-from qa.uploads import MAX_UPLOAD_BYTES  # noqa: E402
+from qa.readers import supported_types  # noqa: E402
+from qa.uploads import MAX_DOCUMENT_UPLOAD_BYTES, MAX_UPLOAD_BYTES, UPLOAD_LIMITS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KURDISTAN = "how many troops stay in Kurdistan?"
@@ -113,10 +127,12 @@ def test_a_refused_question_logs_one_line_not_a_traceback(client: Client, caplog
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_one_upload_limit_in_the_label_the_check_and_gradio(seed_qa: QA) -> None:
-    assert launch_options()["max_file_size"] == MAX_UPLOAD_BYTES == 5 * 1024 * 1024
+def test_upload_limits_by_type_in_the_label_the_check_and_gradio(seed_qa: QA) -> None:
+    assert launch_options()["max_file_size"] == max(UPLOAD_LIMITS.values()) == MAX_DOCUMENT_UPLOAD_BYTES
+    assert (MAX_UPLOAD_BYTES, MAX_DOCUMENT_UPLOAD_BYTES) == (5 * 1024 * 1024, 50 * 1024 * 1024)
     upload = next(c for c in build_app(seed_qa).get_config_file()["components"] if c["props"].get("elem_id") == "qa-upload")
-    assert "up to 5 MB" in upload["props"]["label"]
+    assert upload["props"]["label"] == f"Add articles ({supported_types()}; up to 5 MB; .pdf and .docx up to 50 MB)"
+    assert "Add .txt, .md, .markdown, .html, .htm, .pdf or .docx files" in render_collection([])
 
 
 def test_the_login_is_required(served: tuple[QA, str]) -> None:
@@ -179,3 +195,58 @@ def test_the_export_cites_file_date_and_offsets(seed_qa: QA) -> None:
     assert "## 2." in text and "*Not answered: the question is empty*" in text
     for p in answer.passages:
         assert f"- {p.title} — {p.source}, {p.date or 'undated'}, chars {p.start}-{p.end}" in text
+
+
+# ---------------------------------------------------------------- PDF citations and their pages
+
+
+def test_a_pdf_citation_names_its_pages_everywhere() -> None:
+    text = "Intro. The lighthouse was repainted in 1987."
+    end = len(text)
+    pdf = Passage(text[7:], "survey.pdf", "Survey", "2024-03-04", 7, end, 0.9, text[7:], 7, end, pages=(2, 3))
+    article = Passage(text[7:], "notes.txt", "Notes", None, 7, end, 0.5, text[7:], 7, end)
+    answer = Answer("when?", True, (pdf, article))
+    shown = render_answer(answer, {}, lambda source: text)
+    assert "survey.pdf · 4 Mar 2024 · pp. 2–3 · " in shown and "notes.txt · undated · " in shown
+    assert f'open page</span><button hidden class="qa-cite" value="7|{end}|7|{end}|survey.pdf"></button>' in shown
+    assert shown.count('class="qa-cite"') == 1 and "open article" in shown, "only a PDF's page is drawn"
+    assert "[1] **Survey** — survey.pdf, 2024-03-04, pp. 2–3 (score 0.90)" in answer_markdown(answer)
+    assert "[2] **Notes** — notes.txt, undated (score 0.50)" in answer_markdown(answer)
+    exported = export_markdown([{"question": "when?", "answer": answer.to_dict(), "scope": ""}])
+    assert f"- Survey — survey.pdf, 2024-03-04, pp. 2–3, chars 7-{end}" in exported
+    assert Cited.parse(Cited.of(pdf).token()) == Cited("survey.pdf", (7, end), (7, end))
+    with pytest.raises(QAError):
+        Cited.parse("7|x|1|2|survey.pdf")
+
+
+def survey_pdf(pages: int) -> bytes:
+    pdf = Report()
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        add_paragraph(pdf, filler(number, 8))
+    return bytes(pdf.output())
+
+
+def test_cited_pages_are_drawn_when_asked_once_and_a_few_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "survey.pdf"
+    path.write_bytes(survey_pdf(3))
+    drawings: list[int] = []
+    render_page = qa.chat.pdf.render_page
+
+    def counted(data: bytes, page: int, *args, **kwargs) -> bytes:
+        drawings.append(page)
+        return render_page(data, page, *args, **kwargs)
+
+    monkeypatch.setattr(qa.chat.pdf, "render_page", counted)
+    (tmp_path / "pages").mkdir()
+    images = PageImages(tmp_path / "pages", keep=2)
+    cited = Cited("survey.pdf", (0, 80), (0, 40))
+    first = images.draw(path, 1, cited)
+    assert first.read_bytes().startswith(b"\x89PNG") and images.draw(path, 1, cited) == first
+    assert drawings == [1], "drawn once, then taken from the cache"
+    images.draw(path, 2, cited)
+    images.draw(path, 3, cited)
+    assert drawings == [1, 2, 3] and len(list((tmp_path / "pages").glob("*.png"))) == 2
+    assert not first.exists(), "the page shown longest ago goes first"
+    with pytest.raises(DocumentError, match="page 4 does not exist"):
+        images.draw(path, 4, cited)

@@ -10,7 +10,6 @@ import datetime as dt
 import doctest
 import io
 import json
-import random
 import re
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pdfs import FOOTER, HEADER, Report, add_paragraph, filler
 from PIL import Image, ImageChops, ImageDraw
 
 import qa.dates
@@ -42,8 +42,6 @@ from qa.readers import READERS, SUPPORTED_SUFFIXES, supported_types
 from qa.readers.pdf import render_page
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
-HEADER = "Harbour Trust - Annual Report 2023"
-FOOTER = "Confidential draft for the board"
 TITLE = "Harbour Trust Annual Report 2023"
 ANSWER = ("The operating margin in 2023 was 7.4 percent, up from 5.1 percent in 2022, because cargo fees "
           "rose faster than staff and fuel costs.")
@@ -58,60 +56,28 @@ RIGHT = ("The right column turns to the ferry timetable, which gained two late s
 CROSSING_START = "The crossing paragraph begins near the foot of the first page"
 
 
-def _filler(seed: int, sentences: int) -> str:
-    """Distinct, plausible prose: no two lines repeat, so none looks like a running header."""
-    rng = random.Random(seed)
-    months = ["January", "March", "April", "June", "August", "October", "November"]
-    subjects = ["the harbour master", "the trust's engineers", "a team of divers", "the finance committee",
-                "volunteers from the sailing club", "the pilot boat crew"]
-    verbs = ["inspected", "repaired", "surveyed", "repainted", "measured", "cleared"]
-    objects = ["the north quay wall", "the lock gates", "the fuel pontoon", "three mooring chains",
-               "the slipway", "the navigation buoys", "the old fish market roof"]
-    return " ".join(f"In {rng.choice(months)} {rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} "
-                    f"at a cost of {rng.randint(2, 90) * 1000:,} pounds." for _ in range(sentences))
-
-
-class _Report(FPDF):
-    def header(self) -> None:
-        self.set_font("helvetica", size=8)
-        self.cell(0, 6, HEADER, align="R", new_x="LMARGIN", new_y="NEXT")
-        self.ln(4)
-
-    def footer(self) -> None:
-        self.set_y(-15)
-        self.set_font("helvetica", size=8)
-        self.cell(0, 5, FOOTER, align="L")
-        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
-
-
-def _paragraph(pdf: FPDF, text: str, size: float = 11, style: str = "") -> None:
-    pdf.set_font("helvetica", style, size=size)
-    pdf.multi_cell(0, size * 0.55, text, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-
-
 def report_pdf(title: str = TITLE) -> bytes:
     """Four pages: a title, a dateline, hyphenated line ends and a paragraph that runs from page 1
     onto page 2; on page 3 the answer and a table; page 4 in two columns. Every page has the
     running header and a footer with its page number."""
-    pdf = _Report()
+    pdf = Report()
     pdf.set_title(title)
     pdf.set_creation_date(dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
     pdf.add_page()
-    _paragraph(pdf, "Annual Report 2023", size=20, style="B")
-    _paragraph(pdf, "March 4, 2024")
-    _paragraph(pdf, HYPHENATED)
-    _paragraph(pdf, COMPOUND)
+    add_paragraph(pdf, "Annual Report 2023", size=20, style="B")
+    add_paragraph(pdf, "March 4, 2024")
+    add_paragraph(pdf, HYPHENATED)
+    add_paragraph(pdf, COMPOUND)
     seed = 0
     while pdf.get_y() < 200:
         seed += 1
-        _paragraph(pdf, _filler(seed, 4))
-    _paragraph(pdf, f"{CROSSING_START}, and it goes on. " + _filler(99, 30))
-    _paragraph(pdf, _filler(100, 5))
+        add_paragraph(pdf, filler(seed, 4))
+    add_paragraph(pdf, f"{CROSSING_START}, and it goes on. " + filler(99, 30))
+    add_paragraph(pdf, filler(100, 5))
     pdf.add_page()
-    _paragraph(pdf, "Results", size=14, style="B")
-    _paragraph(pdf, _filler(200, 3))
-    _paragraph(pdf, ANSWER)
+    add_paragraph(pdf, "Results", size=14, style="B")
+    add_paragraph(pdf, filler(200, 3))
+    add_paragraph(pdf, ANSWER)
     pdf.set_font("helvetica", size=11)
     with pdf.table(col_widths=(40, 30, 30), width=100) as table:
         for cells in [("Region", "Revenue", "Margin"), ("North quay", "120", "8%"), ("South quay", "95", "6%")]:
@@ -119,14 +85,14 @@ def report_pdf(title: str = TITLE) -> bytes:
             for cell in cells:
                 row.cell(cell)
     pdf.ln(4)
-    _paragraph(pdf, _filler(201, 3))
+    add_paragraph(pdf, filler(201, 3))
     pdf.add_page()
-    _paragraph(pdf, "Fleet and ferries", size=14, style="B")
+    add_paragraph(pdf, "Fleet and ferries", size=14, style="B")
     pdf.set_font("helvetica", size=11)
     with pdf.text_columns(ncols=2, gutter=8, balance=True) as columns:
-        columns.write(f"{LEFT} {_filler(300, 3)}")
+        columns.write(f"{LEFT} {filler(300, 3)}")
         columns.ln()
-        columns.write(f"{RIGHT} {_filler(301, 3)}")
+        columns.write(f"{RIGHT} {filler(301, 3)}")
     return bytes(pdf.output())
 
 
@@ -401,7 +367,7 @@ def _as(suffix: str, paragraphs: list[str]) -> bytes:
         pdf = FPDF()
         pdf.add_page()
         for paragraph in paragraphs:
-            _paragraph(pdf, paragraph)
+            add_paragraph(pdf, paragraph)
         return bytes(pdf.output())
     if suffix == ".docx":
         document = docx.Document()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from pdfs import Report, add_paragraph
+from PIL import Image
 
-from qa import DocumentError
-from qa.uploads import MAX_UPLOAD_BYTES, safe_name, save_upload
+from qa import DocumentError, Settings
+from qa.uploads import MAX_DOCUMENT_UPLOAD_BYTES, MAX_UPLOAD_BYTES, UPLOAD_LIMITS, safe_name, save_upload
 
 ARTICLE = b"Zebra crossings in Tromso\n\nThe city of Tromso painted 17 purple zebra crossings in May.\n"
 
@@ -55,13 +58,33 @@ def test_unusable_files_are_refused_and_nothing_is_written(seed_dir: Path, name:
     assert listing(seed_dir) == before
 
 
-def test_oversized_files_are_refused(seed_dir: Path) -> None:
+def photo_pdf(megabytes: float) -> bytes:
+    """A one-page PDF of a sentence and a picture of noise (which does not compress): about `megabytes` MB."""
+    side = int((megabytes * 1024 * 1024 / 3) ** 0.5)
+    noise = Image.frombytes("RGB", (side, side), random.Random(3).randbytes(side * side * 3))
+    pdf = Report()
+    pdf.add_page()
+    add_paragraph(pdf, "The survey photographed the whole north quay wall from the water in May.")
+    pdf.image(noise, w=120)
+    return bytes(pdf.output())
+
+
+def test_each_type_has_its_upload_limit(seed_dir: Path) -> None:
+    assert UPLOAD_LIMITS[".txt"] == UPLOAD_LIMITS[".html"] == MAX_UPLOAD_BYTES == 5 * 1024 * 1024
+    assert UPLOAD_LIMITS[".pdf"] == UPLOAD_LIMITS[".docx"] == MAX_DOCUMENT_UPLOAD_BYTES == 50 * 1024 * 1024
+    assert max(UPLOAD_LIMITS.values()) <= Settings().max_file_bytes, "the indexer reads every upload it was given"
     before = listing(seed_dir)
-    with pytest.raises(DocumentError, match="upload limit"):
-        save_upload(seed_dir, "big.txt", b"word " * 300, max_bytes=1000)
-    with pytest.raises(DocumentError, match="upload limit"):
-        save_upload(seed_dir, "huge.txt", b"a" * (MAX_UPLOAD_BYTES + 1))
+    with pytest.raises(DocumentError, match=r"^big\.txt: .* MB is over the .* upload limit for \.txt files"):
+        save_upload(seed_dir, "big.txt", b"word " * 300, limits={".txt": 1000})
+    with pytest.raises(DocumentError, match=r"^huge\.md: 5\.0 MB is over the 5 MB upload limit for \.md files"):
+        save_upload(seed_dir, "huge.md", b"a" * (MAX_UPLOAD_BYTES + 1))
+    with pytest.raises(DocumentError, match=r"^huge\.pdf: 50\.0 MB is over the 50 MB upload limit for \.pdf files"):
+        save_upload(seed_dir, "huge.pdf", b"%PDF-1.7\n" + b"0" * MAX_DOCUMENT_UPLOAD_BYTES)
     assert listing(seed_dir) == before
+    photos = photo_pdf(6)
+    assert len(photos) > MAX_UPLOAD_BYTES
+    saved = save_upload(seed_dir, "quay-photos.pdf", photos)
+    assert saved.read_bytes() == photos, "a PDF may be larger than an article"
 
 
 def test_same_content_as_an_existing_article_is_refused(seed_dir: Path) -> None:
