@@ -32,8 +32,10 @@ Example:
 from __future__ import annotations
 
 import bisect
+import collections
 import ctypes
 import functools
+import hashlib
 import io
 import itertools
 import re
@@ -455,7 +457,24 @@ def _extract(data: bytes) -> _Layout:
     return _Layout(text, tuple(writer.pages), tuple(map(tuple, writer.runs)), heading, metadata, warnings)
 
 
-_layout = functools.lru_cache(maxsize=2)(_extract)
+_recent: collections.OrderedDict[bytes, _Layout] = collections.OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def _layout(data: bytes) -> _Layout:
+    """The extracted layout of a PDF. The last two are kept, keyed by a hash of their bytes,
+    not by the bytes (which would keep up to two 50 MB files in memory)."""
+    key = hashlib.sha256(data).digest()
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
+    layout = _extract(data)
+    with _recent_lock:
+        _recent[key] = layout
+        while len(_recent) > 2:
+            _recent.popitem(last=False)
+    return layout
 
 
 def read(source: str, data: bytes) -> Parsed:
