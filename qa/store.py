@@ -5,7 +5,7 @@ Layout of the index folder:
     index/
       CURRENT            name of the generation in use, e.g. "gen-000003"
       gen-000003/
-        manifest.json    model, dimension, chunking settings, a hash per source file,
+        manifest.json    model, encoder, dimension, chunking settings, a hash per source file,
                          and a checksum per index file
         documents.jsonl  one line per document: source, title, date, text, sentence units
                          and passages (as ranges of units)
@@ -117,6 +117,7 @@ class Manifest:
     passages: int
     files: dict[str, str] = field(default_factory=dict)  # index file -> sha256
     format: int = FORMAT_VERSION
+    encoder: str = "torch"  # the backend that embedded it (qa.encoders); older indexes were all torch
 
 
 class Store:

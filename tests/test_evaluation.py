@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.embedding import Embedder
 from qa.evaluation import (
     evaluate,
     highlight_hit,
@@ -73,9 +74,11 @@ def tiny(tmp_path: Path) -> Path:
     return _write(tmp_path / "tiny", corpus, queries, qrels)
 
 
-def test_hybrid_finds_passages_only_a_number_or_name_identifies(tiny: Path, embedder, tmp_path: Path) -> None:
+def test_hybrid_finds_passages_only_a_number_or_name_identifies(tiny: Path, tmp_path: Path) -> None:
     dataset = load_dataset(tiny)
-    report = evaluate(dataset, ["dense", "hybrid"], embedder=embedder, workdir=tmp_path, show_progress=False)
+    # PyTorch's vectors rank 19 of 20 first; the int8 ONNX encoder's happen to rank all 20.
+    report = evaluate(dataset, ["dense", "hybrid"], embedder=Embedder(encoder="torch"), workdir=tmp_path,
+                      show_progress=False)
     by_method = {m.method: m for m in report.methods}
     assert by_method["hybrid"].recall_at_1 == 1.0
     assert by_method["hybrid"].highlight_accuracy == 1.0
