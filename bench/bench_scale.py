@@ -1,21 +1,26 @@
-"""End-to-end `ask` latency on the seed corpus and at 100,000 passages (and 10,000), one process.
+"""End-to-end `ask` latency on real news text: the seed corpus, news-2023, and 100,000+ passages.
 
-"seed" in --sizes is the two seed articles of sources/ (8 passages), asked the questions of
-the scenario suites that are about them; run it once with this tree's qa and once with an
-older one first on PYTHONPATH to compare (both print the load average).
+Sizes, measured side by side in one run (each printed with the load average):
+- "seed": the two seed articles of sources/, asked the first questions of the scenario suites;
+- "news": the 2,355 articles of ../shared/data/news-2023 (about 38k passages), built by a real
+  build with the default encoder (embedding them takes about 15 minutes here; `--workdir`
+  keeps the index so a later run, or bench_encoder's `--workdir`, reuses it), asked the
+  dataset's own questions;
+- a number N (e.g. 100000): the news-2023 articles repeated with light perturbation until the
+  collection has N passages. Copy c of an article has its digits shifted by c and its title
+  numbered, so every copy is a different file with different numbers, and the BM25 terms are
+  computed from that text; its passage vectors are the original's with a little noise
+  (cosine about 0.99 to the original), because embedding 100k passages would take hours
+  here. The question is encoded by the real model and goes through the real hybrid search,
+  grouping and highlighting, so the cost is real; the answers on the copies are not meaningful.
 
-The collections are synthetic (xquad-en paragraphs, random unit vectors standing in for
-embeddings: see bench_startup.build_big), because embedding 100k passages with the real
-model would take hours on this CPU. The question is encoded by the real model and goes
-through the real hybrid search, grouping and highlighting, so the cost is real even though
-the answers are meaningless. Sizes are measured side by side in one run.
-
-Run:  .venv/bin/python bench/bench_scale.py [--sizes seed,10000,100000] [--questions 60]
+Run:  .venv/bin/python bench/bench_scale.py [--sizes seed,news,100000] [--questions 200] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -23,60 +28,137 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import XQUAD, build_big, stamp  # noqa: E402
+from bench_startup import stamp  # noqa: E402
 
 from qa import QA  # noqa: E402
+from qa.config import Settings  # noqa: E402
 from qa.embedding import Embedder  # noqa: E402
-
+from qa.evaluation import load_dataset, write_sources  # noqa: E402
+from qa.indexing import embedding_text  # noqa: E402
+from qa.lexical import terms  # noqa: E402
+from qa.store import StoredDocument, load_store, read_manifest, write_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+NEWS = ROOT.parent / "shared" / "data" / "news-2023"
 SEED_QUESTIONS = [
     json.loads(line)["turns"][0]["q"]
     for line in (ROOT / "eval" / "conversations.jsonl").read_text(encoding="utf-8").splitlines()[:24] if line.strip()
 ] * 3
+NOISE = 0.004  # per-dimension noise on the copies' unit vectors: cosine ~0.99 to the original
+
+
+def news_index(workdir: Path, embedder: Embedder) -> tuple[Path, Path]:
+    """The news-2023 sources and a real index of them (built, or brought up to date, here)."""
+    sources, index = workdir / "sources", workdir / "index"
+    write_sources(load_dataset(NEWS), sources)
+    started = time.perf_counter()
+    qa = QA(sources, index, settings=replace(Settings(), encoder=embedder.variant), embedder=embedder)
+    if qa.last_report.embedded:
+        print(f"  built news-2023: {qa.last_report.passages:,} passages in {time.perf_counter() - started:.0f} s, "
+              f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    return sources, index
+
+
+def _shift_digits(text: str, by: int) -> str:
+    """`text` with every digit d replaced by (d + by) mod 10: same length, different numbers."""
+    return text.translate(str.maketrans("0123456789", "".join(str((d + by) % 10) for d in range(10))))
+
+
+def repeated(news: Path, passages: int, sources: Path, index: Path, seed: int = 0) -> None:
+    """A collection of `passages` passages: news-2023 articles, perturbed copies (see the module docstring)."""
+    store = load_store(news)
+    manifest = read_manifest(news)
+    rng = np.random.default_rng(seed)
+    base = store.vectors(np.arange(len(store)))
+    sources.mkdir(parents=True)
+    documents: list[StoredDocument] = []
+    vectors: list[np.ndarray] = []
+    passage_terms: list[list[str]] = []
+    total, copy = 0, 0
+    while total < passages:
+        for d, doc in enumerate(store.documents):
+            if total >= passages:
+                break
+            count = min(len(doc.passages), passages - total)
+            text = _shift_digits(doc.text, copy) if copy else doc.text
+            title = f"{doc.title} (copy {copy})" if copy else doc.title
+            name = f"copy{copy:02d}-{doc.source}"
+            data = text.encode("utf-8")
+            (sources / name).write_bytes(data)
+            kept = replace(doc, source=name, title=title, text=text, hash=hashlib.sha256(data).hexdigest(),
+                           passages=doc.passages[:count])
+            documents.append(kept)
+            first = int(store.doc_first_passage[d])
+            block = base[first : first + count]
+            if copy:
+                block = block + rng.normal(0.0, NOISE, block.shape).astype(np.float32)
+                block /= np.linalg.norm(block, axis=1, keepdims=True)
+            vectors.append(block.astype(np.float32))
+            for i in range(count):
+                s, e = kept.passage_span(i)
+                passage_terms.append(terms(embedding_text(title, text[s:e])))
+            total += count
+        copy += 1
+    assert manifest is not None
+    fresh = replace(manifest, sources={doc.source: doc.hash for doc in documents}, passages=total, files={})
+    write_store(index, fresh, documents, np.concatenate(vectors), passage_terms)
+
+
+def measure(qa: QA, questions: list[str]) -> list[float]:
+    """Milliseconds per `qa.ask`, after one warm-up question."""
+    qa.ask(questions[0])
+    latencies = []
+    for q in questions:
+        started = time.perf_counter()
+        qa.ask(q)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="seed,10000,100000")
-    parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--sizes", default="seed,news,100000")
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--workdir", type=Path, help="keep the news-2023 index here (reused by a later run)")
     args = parser.parse_args()
-    queries = [json.loads(line)["text"] for line in (XQUAD.parent / "queries.jsonl").read_text().splitlines()[: args.questions]]
     embedder = Embedder().load()
-    print(f"# bench_scale: {stamp()}")
+    print(f"# bench_scale: {stamp()}, encoder {embedder.variant}", flush=True)
+    news_questions = [q.text for q in load_dataset(NEWS).questions[: args.questions]]
     rows = []
     with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
+        news_dir = args.workdir or Path(tmp) / "news"
+        news: tuple[Path, Path] | None = None
         for size in args.sizes.split(","):
-            sources, index = Path(tmp) / f"s{size}" / "sources", Path(tmp) / f"s{size}" / "index"
             if size == "seed":
+                sources, index = Path(tmp) / "seed" / "sources", Path(tmp) / "seed" / "index"
                 shutil.copytree(ROOT / "sources", sources)
             else:
-                build_big(int(size), sources, index, per_doc=5)
-            t = time.perf_counter()
+                news = news or news_index(news_dir, embedder)
+                sources, index = news
+                if size != "news":
+                    sources, index = Path(tmp) / f"s{size}" / "sources", Path(tmp) / f"s{size}" / "index"
+                    repeated(news[1], int(size), sources, index)
+            started = time.perf_counter()
             qa = QA(sources, index, embedder=embedder)
-            opened = time.perf_counter() - t
-            asked = SEED_QUESTIONS if size == "seed" else queries
-            qa.ask(asked[0])
-            latencies = []
-            for q in asked:
-                t = time.perf_counter()
-                qa.ask(q)
-                latencies.append((time.perf_counter() - t) * 1000)
-            latencies.sort()
-            p95 = latencies[int(0.95 * (len(latencies) - 1))]
-            kind = type(qa._current_store().dense).__name__
-            size = len(qa._current_store()) if size == "seed" else int(size)
-            rows.append((size, kind, opened, statistics.median(latencies), p95))
-            print(f"  {size:,} passages ({kind}): open {opened:.2f} s, ask p50 {rows[-1][3]:.1f} ms, p95 {p95:.1f} ms, "
-                  f"load average {os.getloadavg()[0]:.2f}")
+            opened = time.perf_counter() - started
+            latencies = measure(qa, SEED_QUESTIONS if size == "seed" else news_questions)
+            store = qa._current_store()
+            p50, p95 = statistics.median(latencies), float(np.percentile(latencies, 95))
+            rows.append((size, len(store), type(store.dense).__name__, opened, p50, p95, os.getloadavg()[0]))
+            print(f"  {size}: {len(store):,} passages ({rows[-1][2]}): open {opened:.2f} s, ask p50 {p50:.1f} ms, "
+                  f"p95 {p95:.1f} ms, load average {rows[-1][-1]:.2f}", flush=True)
     print()
-    print("| passages | dense index | open (s) | ask p50 (ms) | ask p95 (ms) |")
-    print("|---|---|---|---|---|")
-    for size, kind, opened, p50, p95 in rows:
-        print(f"| {size:,} | {kind} | {opened:.2f} | {p50:.1f} | {p95:.1f} |")
+    print("| collection | passages | dense index | open (s) | ask p50 (ms) | ask p95 (ms) | load |")
+    print("|---|---|---|---|---|---|---|")
+    for size, n, kind, opened, p50, p95, load in rows:
+        name = {"seed": "seed articles", "news": "news-2023"}.get(size, "news-2023 repeated, perturbed")
+        print(f"| {name} | {n:,} | {kind} | {opened:.2f} | {p50:.1f} | {p95:.1f} | {load:.2f} |")
 
 
 if __name__ == "__main__":

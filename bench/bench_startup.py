@@ -1,17 +1,17 @@
 """Start-up time and memory of the app (issue 5.3).
 
-1. End to end, `--repeats` times (default 3, median reported): launch `python app.py` on an
+1. End to end, `--repeats` times (default 5, median reported): launch `python app.py` on an
    existing index of the seed articles (built once beforehand, in a temp folder) and time
    (a) the URL answering HTTP 200 and (b) the first /ask_json answer (sent as soon as (a)
    holds, over Gradio's REST call API, no client library start-up in the figure); then the
    app's resident memory (VmRSS, and its peak VmHWM, from /proc/<pid>/status) next to the
-   index folder's size on disk.
+   index folder's size on disk, and whether libtorch is mapped into it (it should not be with ONNX).
 2. Where the time goes: a driver process does what app.py does, step by step with timers
-   (import gradio + qa.chat, import sentence_transformers/torch, model load, QA open = index
+   (import gradio + qa.chat, model load (the configured encoder), QA open = index
    check + store load, warm-up question, build_app, launch, first 200, first answer).
    It runs in two variants, interleaved A B A B so the ratio is fair on a shared machine:
    "as app.py" (sequential), and "overlap" (gradio and qa.chat imported in a thread while the
-   main thread imports torch and loads the model), the candidate start-up win.
+   main thread loads the model), the candidate start-up win.
    `python -X importtime` of the same imports shows which packages the import time is.
 3. Optional (`--big N`, e.g. 100000): the same end-to-end figures at N passages. Embedding N
    passages with the real model would take far too long on this CPU, so a synthetic
@@ -174,10 +174,11 @@ def launch_once(sources: Path, index: Path, workdir: Path, label: str) -> dict[s
             ask_json(http, url, QUESTION)
             second_s = time.perf_counter() - second
             mem = proc_status(proc.pid)
+            torch_loaded = "libtorch" in Path(f"/proc/{proc.pid}/maps").read_text(errors="replace")
             text = log.read_text(errors="replace")
             ready = re.search(r"ready in ([\d.]+) s", text)
             return {"http": http_s, "answer": answer_s, "second_answer": second_s, "rss": mem["VmRSS"], "hwm": mem["VmHWM"],
-                    "ready": float(ready.group(1)) if ready else float("nan"),
+                    "ready": float(ready.group(1)) if ready else float("nan"), "torch": torch_loaded,
                     "top": answer["passages"][0]["source"] if answer.get("passages") else ""}
         finally:
             stop(proc)
@@ -213,16 +214,11 @@ def driver(sources: str, index: str, overlap: bool) -> None:
     else:
         import_ui()
         mark("imports: gradio + qa.chat")
-    a = time.time()
-    import sentence_transformers  # noqa: F401
-
-    background["import sentence_transformers (torch, transformers, sklearn)"] = time.time() - a
-    mark("imports: sentence_transformers")
     from qa.embedding import Embedder
 
     a = time.time()
-    embedder = Embedder()
-    background["model load (SentenceTransformer())"] = time.time() - a
+    embedder = Embedder().load()
+    background[f"model load (encoder {embedder.variant})"] = time.time() - a
     mark("model loaded")
     if ui is not None:
         ui.join()
@@ -271,7 +267,7 @@ def run_driver(sources: Path, index: Path, overlap: bool, workdir: Path) -> dict
 
 def importtime_summary() -> list[tuple[str, float]]:
     """Cumulative import seconds of the main packages, in app.py's order (qa.chat first, then the model's)."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import qa.chat, sentence_transformers"],
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import qa.chat; from qa.embedding import Embedder; Embedder().load()"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     cumulative: dict[str, float] = {}
     for line in out.stderr.splitlines():
@@ -361,14 +357,14 @@ def end_to_end(label: str, sources: Path, index: Path, workdir: Path, repeats: i
         res = launch_once(sources, index, workdir, f"{label}-{r}")
         print(f"  [{label} run {r + 1}] HTTP 200 after {res['http']:.2f} s, first /ask_json answer after {res['answer']:.2f} s "
               f"(app's own 'ready in' {res['ready']:.1f} s; a second answer {res['second_answer'] * 1000:.0f} ms); "
-              f"RSS {res['rss']:.0f} MiB (peak {res['hwm']:.0f} MiB); top source {res['top']}", flush=True)
+              f"RSS {res['rss']:.0f} MiB (peak {res['hwm']:.0f} MiB); torch loaded: {res['torch']}; top source {res['top']}", flush=True)
         runs.append(res)
     return runs
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stage-pairs", type=int, default=2, help="interleaved sequential/overlap driver pairs")
     parser.add_argument("--big", type=int, default=0, help="also measure a synthetic index of this many passages")
     parser.add_argument("--big-repeats", type=int, default=2)
@@ -385,7 +381,10 @@ def main() -> int:
 
     t_all = time.perf_counter()
     print("# bench_startup: app.py start-up time and memory")
-    print(f"conditions at start: {stamp()}; Python {platform.python_version()}; {platform.machine()}; {revision()}")
+    from qa.config import Settings
+
+    print(f"conditions at start: {stamp()}; Python {platform.python_version()}; {platform.machine()}; {revision()}; "
+          f"encoder {Settings().encoder}")
     workdir = Path(tempfile.mkdtemp(prefix="qa-bench-startup-"))
     try:
         sources, index = workdir / "sources", workdir / "index"
@@ -423,13 +422,13 @@ def main() -> int:
         print("  measured inside the steps (median s): " + ", ".join(f"{k} {med(seq, k, 'durations'):.3f}" for k in seq[0]["durations"]))
         s_http, o_http = med(seq, "HTTP 200"), med(ovl, "HTTP 200")
         s_ans, o_ans = med(seq, "first /ask_json answer"), med(ovl, "first /ask_json answer")
-        print(f"  overlapped imports (gradio + qa.chat in a thread while torch imports and the model loads): "
+        print(f"  overlapped imports (gradio + qa.chat in a thread while the model loads): "
               f"HTTP 200 {o_http:.2f} s vs {s_http:.2f} s sequential (ratio {o_http / s_http:.2f}); "
               f"first answer {o_ans:.2f} vs {s_ans:.2f} s (ratio {o_ans / s_ans:.2f})")
         print("  overlap durations inside the thread/main (median s): " + ", ".join(
             f"{k} {med(ovl, k, 'durations'):.2f}" for k in ovl[0]["durations"]))
 
-        print(f"\n  python -X importtime (qa.chat then sentence_transformers, as app.py), at {stamp()}:")
+        print(f"\n  python -X importtime (qa.chat then the model, as app.py), at {stamp()}:")
         print("  " + ", ".join(f"{name} {secs:.2f} s" for name, secs in importtime_summary()))
 
         big_runs, big_info, pair_seed = [], {}, []

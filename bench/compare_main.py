@@ -13,6 +13,9 @@ Run:  .venv/bin/python bench/compare_main.py [--base eeab99b] [--sets xquad-en,s
           [--suites conversations,filters,overlap,furniture] [--split test] [--workdir /tmp/qa-eval]
           [--only base|head]        (each run also saves its reports as WORKDIR/compare-<side>-*.json)
       .venv/bin/python bench/compare_main.py --report /tmp/qa-eval/compare-*.json   (summary only)
+      .venv/bin/python bench/compare_main.py --base-encoder torch --workdir /tmp/qa-enc
+          (this tree both sides: the base side on another encoder, QA_ENCODER; each encoder's
+          indexes in WORKDIR/<encoder>/, where bench_encoder.py --workdir leaves them)
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("all", "fit", "test"))
     parser.add_argument("--workdir", default="/tmp/qa-eval")
     parser.add_argument("--only", choices=("base", "head"), help="run one side only")
+    parser.add_argument("--base-encoder", help="base = this tree on this encoder (QA_ENCODER), not another commit")
     parser.add_argument("--here", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--tag", default="head", help=argparse.SUPPRESS)
@@ -121,17 +125,22 @@ def main() -> None:
         outputs: dict[str, list[dict]] = {}
         for path in args.report:
             outputs.setdefault("base" if "compare-base-" in path else "head", []).extend(json.loads(Path(path).read_text()))
-        print(summary(outputs, args.base))
+        print(summary(outputs, f"main {args.base}"))
         return
     print(f"load average before: {os.getloadavg()}", flush=True)
     ev = _evaluation()
     outputs = {}
     with tempfile.TemporaryDirectory(prefix="qa-compare-") as tmp:
-        sides = [("base", args.base), ("head", None)]
+        sides = [("base", None if args.base_encoder else args.base), ("head", None)]
         for tag, ref in sides:
             if args.only and args.only != tag:
                 continue
-            env = dict(os.environ)
+            env, workdir = dict(os.environ), args.workdir
+            if args.base_encoder:
+                from qa.config import Settings
+
+                encoder = args.base_encoder if tag == "base" else Settings().encoder
+                env["QA_ENCODER"], workdir = encoder, str(Path(args.workdir) / encoder)
             if ref is not None:
                 tree = Path(tmp) / "base"
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(tree), ref],
@@ -139,18 +148,19 @@ def main() -> None:
                 env["PYTHONPATH"] = str(tree)
             out = Path(tmp) / f"{tag}.json"
             cmd = [sys.executable, __file__, "--here", "--out", str(out), "--tag", tag, "--sets", args.sets,
-                   "--suites", args.suites, "--methods", args.methods, "--split", args.split, "--workdir", args.workdir]
+                   "--suites", args.suites, "--methods", args.methods, "--split", args.split, "--workdir", workdir]
             subprocess.run(cmd, check=True, env=env, cwd=ROOT)
             outputs[tag] = json.loads(out.read_text())
-            saved = Path(args.workdir) / f"compare-{tag}-{args.sets.replace(',', '+')}-{args.suites.replace(',', '+')}.json"
+            saved = Path(workdir) / f"compare-{tag}-{args.sets.replace(',', '+')}-{args.suites.replace(',', '+')}.json"
             saved.write_text(json.dumps(outputs[tag]))
             if ref is not None:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    base = f"encoder {args.base_encoder}" if args.base_encoder else f"main {args.base}"
     for tag, reports in outputs.items():
-        label = f"{tag} ({args.base})" if tag == "base" else "head (this tree)"
+        label = f"{tag} ({base})" if tag == "base" else "head (this tree)"
         for report in reports:
             print(_table(ev, label, report), "\n", flush=True)
-    print(summary(outputs, args.base))
+    print(summary(outputs, base))
     print(f"load average after: {os.getloadavg()}")
 
 
@@ -162,7 +172,7 @@ COLUMNS = (("R@1", "recall_at_1"), ("nDCG@10", "ndcg_at_10"), ("answer top-1", "
 
 
 def summary(outputs: dict[str, list[dict]], base: str) -> str:
-    """One Markdown table: each subset's rows, base and head side by side."""
+    """One Markdown table: each subset's rows, base (labelled `base`) and head side by side."""
     lines = ["| set | code | method | questions | " + " | ".join(name for name, _ in COLUMNS) + " |",
              "|---" * (4 + len(COLUMNS)) + "|"]
     rows: dict[str, list[str]] = {}
@@ -171,7 +181,7 @@ def summary(outputs: dict[str, list[dict]], base: str) -> str:
             for m in report["methods"]:
                 cells = [f"{m[key]:.3f}" if isinstance(m[key], float) and key != "latency_p50_ms"
                          else (f"{m[key]:.1f}" if isinstance(m[key], float) else "–") for _, key in COLUMNS]
-                code = f"main {base}" if tag == "base" else "this tree"
+                code = base if tag == "base" else "this tree"
                 subset = f"{m['subset']} of {report['dataset']}" if m["subset"] == "paraphrases" else m["subset"]
                 rows.setdefault(subset, []).append(
                     f"| {subset} | {code} | {m['method']} | {m['questions']}+{m['negatives']} | " + " | ".join(cells) + " |")

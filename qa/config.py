@@ -22,7 +22,7 @@ from qa import readers
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # The encoder backend (qa.encoders.ENCODERS), chosen by measurement: bench/bench_encoder.py.
-DEFAULT_ENCODER = "onnx-int8"
+DEFAULT_ENCODER = "onnx-fp32"
 SUPPORTED_SUFFIXES = readers.SUPPORTED_SUFFIXES  # what the readers registry (qa.readers) reads
 # Bumped whenever cleaning, chunking or what is indexed per passage changes, so that
 # indexes built by an older qa are rebuilt rather than silently mixed.

@@ -96,6 +96,12 @@ class Embedder:
         return self._variant
 
     @property
+    def label(self) -> str:
+        """The model and the encoder that runs it, e.g. "all-MiniLM-L6-v2 (onnx-int8)": vectors
+        from two labels differ, so a resumed build only reuses its own (qa.checkpoint)."""
+        return f"{self.name} ({self.variant})"
+
+    @property
     def loaded(self) -> bool:
         return self._model is not None
 

@@ -398,7 +398,7 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
             kept[rel] = old[rel]
         else:
             todo.append(rel)
-    checkpoint = Checkpoint(index_dir, embedder.name, embedder.dimension) if can_write and todo else None
+    checkpoint = Checkpoint(index_dir, embedder.label, embedder.dimension) if can_write and todo else None
     tracker = _Tracker(progress, len(todo), sum(digests[r][1] for r in todo))
     embedding = _Embedding(embedder, settings, checkpoint, tracker)
     reader = _Reader(root, settings)

@@ -122,7 +122,7 @@ class QA:
         self.settings = settings or Settings()
         self.sources = Path(sources if sources is not None else self.settings.sources)
         self.index = Path(index if index is not None else self.settings.index)
-        self.embedder = embedder or Embedder(self.settings.model)
+        self.embedder = embedder or Embedder(self.settings.model, encoder=self.settings.encoder)
         self.scorer = scorer or Scorer()
         self._lock = threading.RLock()  # held by whoever is updating the index
         self._starting = threading.Lock()  # guards the background worker's bookkeeping

@@ -59,7 +59,7 @@ def test_a_build_killed_mid_way_resumes_and_the_old_index_answers_meanwhile(seed
             break
     os.kill(build.pid, signal.SIGKILL)
     build.wait()
-    saved = len(Checkpoint(index, embedder.name, embedder.dimension))
+    saved = len(Checkpoint(index, embedder.label, embedder.dimension))
     assert saved >= 16, "the killed build saved what it had embedded"
 
     started = time.monotonic()

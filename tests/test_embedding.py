@@ -131,6 +131,8 @@ def test_the_encoder_comes_from_the_environment_and_is_checked(monkeypatch) -> N
     monkeypatch.setenv("QA_ENCODER", "onnx-fp32")
     assert Embedder().encoder == Settings().encoder == "onnx-fp32"
     assert Embedder(encoder="torch").variant == "torch"
+    # A resumed build reuses only vectors its own encoder made (qa.checkpoint keys on the label).
+    assert Embedder(encoder="torch").label == "all-MiniLM-L6-v2 (torch)" != Embedder(encoder="onnx-int8").label
     with pytest.raises(ModelError, match="torch, onnx-fp32, onnx-int8"):
         Embedder(encoder="onnx-int4")
 

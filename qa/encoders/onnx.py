@@ -33,6 +33,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,8 @@ log = logging.getLogger("qa")
 EXPORT_VERSION = 1
 MODEL_FILE = "model.onnx"
 DIGEST_FILE = "model.onnx.sha256"
-# Calls with at most this many texts (a question) run on one thread, the caller's: concurrent
-# questions then each keep a core instead of fighting over a pool. Bigger calls use every core.
+# Calls with at most this many texts (a question) run on the caller's thread alone; bigger calls
+# spread their batches over one worker per core.
 ONE_THREAD_TEXTS = 4
 
 
@@ -308,18 +309,21 @@ class OnnxEncoder:
         self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.max_length)
-        self._single = _session(cached_model(self.folder, variant, cache), 1)
-        self._inputs = {i.name for i in self._single.get_inputs()}
-        self._batch: Any = None
+        # One session on one thread serves every call: a question runs on its caller's thread, so
+        # concurrent questions each keep a core instead of fighting over a pool; a build's batches
+        # run on one worker per core, each batch on one thread (about 10% more passages/s on two
+        # cores than one batch at a time on two threads). onnxruntime sessions are thread-safe.
+        self._session = _session(cached_model(self.folder, variant, cache), 1)
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def _batch_session(self) -> Any:
-        """The session on every core this process may use, made on first need (builds)."""
+    def _workers(self) -> ThreadPoolExecutor:
+        """One worker per core this process may use, made on first need (builds)."""
         with self._lock:
-            if self._batch is None:
-                self._batch = _session(cached_model(self.folder, self.variant, self.cache),
-                                       len(os.sched_getaffinity(0)))
-        return self._batch
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="qa-encode")
+        return self._pool
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces in each text, without the special tokens the model adds."""
@@ -327,18 +331,22 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         """Unit-length float32 vectors, one row per text; texts of similar length are batched together."""
-        session = self._single if len(texts) <= ONE_THREAD_TEXTS else self._batch_session()
         encodings = self._tokenizer.encode_batch_fast(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
+        batches = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
+
+        def run(rows: np.ndarray) -> np.ndarray:
             ids = np.zeros((len(rows), len(encodings[rows[0]].ids)), dtype=np.int64)
             mask = np.zeros_like(ids)
             for i, row in enumerate(rows):
                 pieces = encodings[row].ids
                 ids[i, : len(pieces)], mask[i, : len(pieces)] = pieces, 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-            out[rows] = _mean_pool(hidden, mask)
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            return _mean_pool(hidden, mask)
+
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        mapped = map(run, batches) if len(texts) <= ONE_THREAD_TEXTS or len(batches) == 1 else self._workers().map(run, batches)
+        for rows, vectors in zip(batches, mapped):
+            out[rows] = vectors
         return out
