@@ -7,8 +7,8 @@ Sizes, measured side by side in one run (each printed with the load average):
   keeps the index so a later run, or bench_encoder's `--workdir`, reuses it), asked the
   dataset's own questions;
 - a number N (e.g. 100000): the news-2023 articles repeated with light perturbation until the
-  collection has N passages. Copy c of an article has its digits shifted by c and its title
-  numbered, so every copy is a different file with different numbers, and the BM25 terms are
+  collection has N passages. Copy c of an article has its digits shifted by c, its title
+  numbered and a last line naming it, so every copy is a different file, and the BM25 terms are
   computed from that text; its passage vectors are the original's with a little noise
   (cosine about 0.99 to the original), because embedding 100k passages would take hours
   here. The question is encoded by the real model and goes through the real hybrid search,
@@ -86,7 +86,9 @@ def repeated(news: Path, passages: int, sources: Path, index: Path, seed: int = 
             if total >= passages:
                 break
             count = min(len(doc.passages), passages - total)
-            text = _shift_digits(doc.text, copy) if copy else doc.text
+            # Shifted digits, and a last line naming the copy (after every passage, so the
+            # passages' offsets hold) so that no two copies are the same file.
+            text = _shift_digits(doc.text, copy) + f"\n\nCopy {copy}." if copy else doc.text
             title = f"{doc.title} (copy {copy})" if copy else doc.title
             name = f"copy{copy:02d}-{doc.source}"
             data = text.encode("utf-8")

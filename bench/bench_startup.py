@@ -110,7 +110,7 @@ def tree_bytes(folder: Path) -> int:
 
 def ask_json(http, base: str, question: str, timeout: float = 60.0) -> dict:
     """One /ask_json answer over Gradio's REST call API (POST, then the event's result stream)."""
-    r = http.post(f"{base}gradio_api/call/ask_json", json={"data": [question, 5, None, None, None]}, timeout=timeout)
+    r = http.post(f"{base}gradio_api/call/ask_json", json={"data": [question, 5, None, None, None, None, True]}, timeout=timeout)
     r.raise_for_status()
     event = r.json()["event_id"]
     deadline = time.perf_counter() + timeout
