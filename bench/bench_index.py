@@ -161,10 +161,9 @@ def cold_build(sources: Path, embedder: Embedder, settings: Settings) -> tuple[T
 
 
 def raw_encode(embedder: Embedder, texts: list[str], settings: Settings) -> Timing:
-    """Time of SentenceTransformer.encode alone over `texts`, with the build's batch size."""
-    model = embedder._model
-    return timed(lambda: model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True,
-                                      convert_to_numpy=True))
+    """Time of the encoder's own encode (qa.encoders: ONNX or torch) over `texts`, with the build's batch size."""
+    model = embedder.load().model
+    return timed(lambda: model.encode(texts, settings.batch_size))
 
 
 def profile_build(sources: Path, index: Path, embedder: Embedder, settings: Settings) -> tuple[float, dict[str, float]]:
