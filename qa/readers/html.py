@@ -58,12 +58,66 @@ _TITLE_TAGS = ("h1", "h2", "h3")
 _DATE_META = ("article:published_time", "datepublished", "date", "pubdate", "publishdate", "dc.date")
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
 _CELL_SEPARATOR = " | "
+# Mozilla Readability's tell-tales of page furniture in an element's class and id (its
+# "unlikelyCandidates"), unless they also name the article (its "okMaybeItsACandidate"); and the
+# ARIA roles of what is not the article.
+_FURNITURE_NAMES = re.compile(
+    r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends"
+    r"|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate"
+    r"|pagination|pager|popup|yom-remote", re.IGNORECASE)
+_ARTICLE_NAMES = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.IGNORECASE)
+_FURNITURE_ROLES = frozenset((
+    "alert", "alertdialog", "banner", "complementary", "contentinfo", "dialog", "menu", "menubar", "navigation",
+    "search"
+))
+# Fine print: <small>, <font size="1"> (or -2, -3), a CSS font-size of x-small or less.
+_FINE_FONT_SIZES = frozenset(("1", "-2", "-3"))
+_FINE_STYLE = re.compile(r"font-size\s*:\s*(?:xx?-small|[0-9](?:\.\d+)?px)", re.IGNORECASE)
+_VOID_TAGS = frozenset((
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"
+))
 # Characters lxml (under trafilatura and htmldate) refuses: C0 controls other than tab and line breaks.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def _is_furniture_element(values: dict[str, str]) -> bool:
+    """Whether an element's attributes mark it as furniture: Readability's class and id rule,
+    a non-article ARIA role, or hidden."""
+    names = f"{values.get('class', '')} {values.get('id', '')}"
+    return ((_FURNITURE_NAMES.search(names) is not None and _ARTICLE_NAMES.search(names) is None)
+            or values.get("role", "").strip().lower() in _FURNITURE_ROLES
+            or "hidden" in values or values.get("aria-hidden", "").lower() == "true")
+
+
+def _is_fine_print(tag: str, values: dict[str, str]) -> bool:
+    return (tag == "small" or (tag == "font" and values.get("size", "").strip() in _FINE_FONT_SIZES)
+            or _FINE_STYLE.search(values.get("style", "")) is not None)
+
+
+class _Marks:
+    """The open elements of one kind (furniture, fine print), matched to their end tags."""
+
+    def __init__(self) -> None:
+        self._open: list[list] = []  # [tag, depth of same-named elements opened inside it]
+
+    def __bool__(self) -> bool:
+        return bool(self._open)
+
+    def start(self, tag: str, marked: bool) -> None:
+        for entry in self._open:
+            entry[1] += entry[0] == tag
+        if marked:
+            self._open.append([tag, 1])
+
+    def end(self, tag: str) -> None:
+        for entry in self._open:
+            entry[1] -= entry[0] == tag
+        self._open = [entry for entry in self._open if entry[1] > 0]
+
+
 class _HTMLText(HTMLParser):
-    """Collect an HTML page's visible text as blocks, plus its title, headings and date hints."""
+    """Collect an HTML page's visible text as blocks, plus its title, headings and date hints,
+    and which lines are mostly furniture-named elements or fine print (`line_marks`)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -72,8 +126,13 @@ class _HTMLText(HTMLParser):
         self.headings: list[tuple[str, str, bool]] = []  # (tag, text, visible) of each h1, h2, h3
         self.meta: dict[str, str] = {}
         self.time: str | None = None
+        self.line_marks: list[list[tuple[bool, bool]]] = []  # per block, per line: (furniture, fine print)
         self._lines: list[str] = []
+        self._marks: list[tuple[bool, bool]] = []
         self._line: list[str] = []
+        self._line_chars = [0, 0, 0]  # characters of the line: all, in furniture, in fine print
+        self._furniture = _Marks()
+        self._fine = _Marks()
         self._skipping: list[str] = []
         self._pre = 0
         self._title: list[str] | None = None
@@ -101,8 +160,13 @@ class _HTMLText(HTMLParser):
             self._heading = []
         if tag in _SKIPPED_TAGS:
             self._skipping.append(tag)
+        if tag not in _VOID_TAGS:
+            self._furniture.start(tag, _is_furniture_element(values))
+            self._fine.start(tag, _is_fine_print(tag, values))
 
     def handle_endtag(self, tag: str) -> None:
+        self._furniture.end(tag)
+        self._fine.end(tag)
         if tag in self._skipping:
             while self._skipping.pop() != tag:
                 pass
@@ -124,13 +188,20 @@ class _HTMLText(HTMLParser):
         if self._skipping:
             return
         if not self._pre:
-            self._line.append(data)
+            self._add(data)
             return
         first, *rest = data.split("\n")
-        self._line.append(first)
+        self._add(first)
         for line in rest:
             self._end_line()
-            self._line.append(line)
+            self._add(line)
+
+    def _add(self, data: str) -> None:
+        self._line.append(data)
+        visible = len("".join(data.split()))
+        self._line_chars[0] += visible
+        self._line_chars[1] += visible if self._furniture else 0
+        self._line_chars[2] += visible if self._fine else 0
 
     def close(self) -> None:
         super().close()
@@ -139,14 +210,17 @@ class _HTMLText(HTMLParser):
     def _end_line(self) -> None:
         line = " ".join("".join(self._line).split())
         if line:
+            total, furniture, fine = self._line_chars
             self._lines.append(line)
-        self._line = []
+            self._marks.append((2 * furniture > total, 2 * fine > total))
+        self._line, self._line_chars = [], [0, 0, 0]
 
     def _end_block(self) -> None:
         self._end_line()
         if self._lines:
             self.blocks.append("\n".join(self._lines))
-        self._lines = []
+            self.line_marks.append(self._marks)
+        self._lines, self._marks = [], []
 
 
 def _decode_html(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
@@ -264,23 +338,35 @@ def _grams(words: list[str], n: int) -> list[tuple[str, ...]]:
     return list(zip(*(words[i:] for i in range(n)), strict=False))
 
 
+def _marked_lines(parser: _HTMLText) -> list[bool]:
+    """For each line of the page's text (blocks joined by blank lines): whether the markup marks
+    it as furniture: mostly inside a furniture-named element (`_is_furniture_element`), or in
+    the run of fine-print lines that ends the page (credits, legal lines, links)."""
+    marks = [mark for block in parser.line_marks for mark in [*block, None]][:-1]  # None: a blank line
+    end = len(marks)
+    while end and (marks[end - 1] is None or marks[end - 1][1]):
+        end -= 1
+    return [mark is not None and (mark[0] or (index >= end and mark[1])) for index, mark in enumerate(marks)]
+
+
 def _text_and_furniture(markup: str, parser: _HTMLText, extractor: str) -> tuple[str, tuple[Span, ...]]:
     """The page's text, and the spans of it that are not the article, as `extractor` (see
     EXTRACTORS) finds them. In the hybrid a line is the article's when 60% of its word
-    trigrams (bigrams, words for shorter lines) are in trafilatura's text."""
+    trigrams (bigrams, words for shorter lines) are in trafilatura's text, and the markup does
+    not mark it as furniture (`_marked_lines`); the rules use the markup's marks alone."""
     main = main_text(markup, recall=extractor != "trafilatura-default") if extractor != "rules" else []
     if extractor.startswith("trafilatura") and main:
         return "\n\n".join(main), ()
     text = "\n\n".join(parser.blocks)
-    if not main:
+    if not text:
         return text, ()
     words = _words("\n".join(main))
     known = {n: set(_grams(words, n)) for n in (1, 2, 3)}
     spans, start, lines = [], 0, 0
-    for line in text.split("\n"):
+    for line, marked in zip(text.split("\n"), _marked_lines(parser), strict=True):
         found = _words(line)
         grams = _grams(found, min(3, len(found)))
-        if grams and sum(gram in known[len(gram)] for gram in grams) < _COVERED * len(grams):
+        if grams and (marked or (main and sum(gram in known[len(gram)] for gram in grams) < _COVERED * len(grams))):
             spans.append((start, start + len(line)))
         start += len(line) + 1
         lines += bool(grams)
