@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     print("(the pages' shares are averaged; titles and dates right are counted)")
     print(f"{'type':10} {'pages':>5} " + " ".join(f"{name:>26}" for name in html.EXTRACTORS))
     for kind in [*sorted(set(types.values())), "tuned-on", "held-out", "all"]:
+        if not rows[(kind, html.EXTRACTORS[0])]:
+            continue  # no page held out: every page's figures are tuned-on
         cells = []
         for extractor in html.EXTRACTORS:
             found = rows[(kind, extractor)]

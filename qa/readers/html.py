@@ -66,6 +66,12 @@ _FURNITURE_NAMES = re.compile(
     r"|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate"
     r"|pagination|pager|popup|yom-remote", re.IGNORECASE)
 _ARTICLE_NAMES = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.IGNORECASE)
+# Words of a class or id (split at anything not a letter or digit) that Readability's pattern
+# misses: advertising, promotion, sign-up and appeal boxes, consent banners, share bars.
+_FURNITURE_WORDS = frozenset((
+    "ad", "ads", "advert", "advertisement", "consent", "cookie", "cookies", "donate", "newsletter", "promo",
+    "share", "sharebar", "signup", "sponsored", "subscribe", "support"
+))
 _FURNITURE_ROLES = frozenset((
     "alert", "alertdialog", "banner", "complementary", "contentinfo", "dialog", "menu", "menubar", "navigation",
     "search"
@@ -84,7 +90,9 @@ def _is_furniture_element(values: dict[str, str]) -> bool:
     """Whether an element's attributes mark it as furniture: Readability's class and id rule,
     a non-article ARIA role, or hidden."""
     names = f"{values.get('class', '')} {values.get('id', '')}"
-    return ((_FURNITURE_NAMES.search(names) is not None and _ARTICLE_NAMES.search(names) is None)
+    named = _FURNITURE_NAMES.search(names) is not None or not _FURNITURE_WORDS.isdisjoint(
+        re.split(r"[^a-z0-9]+", names.lower()))
+    return ((named and _ARTICLE_NAMES.search(names) is None)
             or values.get("role", "").strip().lower() in _FURNITURE_ROLES
             or "hidden" in values or values.get("aria-hidden", "").lower() == "true")
 
