@@ -353,6 +353,40 @@ def test_saved_pages_keep_the_article_and_drop_the_furniture(page: Path) -> None
         assert leaked == []
 
 
+def _content(name: str, markup: str) -> str:
+    """The text of a page that qa may return as an answer."""
+    parsed = qa.readers.html.read(name, markup.encode("utf-8"))
+    doc = qa.documents.build(name, Path(name), parsed)
+    return " ".join(" ".join(doc.text[a:b] for a, b in doc.content).split())
+
+
+_STORY = ("The council approved the new swimming pool on Tuesday after a two-hour debate. "
+          "Work will begin in March and the pool should open in the summer of 2026. ")
+
+
+def test_furniture_class_names_mark_furniture_but_not_the_wrapper_around_the_article() -> None:
+    page = ('<html><body class="single has-sidebar"><div id="page" class="site sidebar-right">'
+            f'<div class="post"><h1>Pool approved</h1><p>{_STORY * 3}</p>'
+            '<p>The vote was <span class="share-count">unanimous</span> in the end, the clerk said.</p></div>'
+            '<div class="newsletter-box">Get our daily briefing in your inbox every morning</div>'
+            '<div class="story-comments"><div>Have your say</div><div>About time too, my kids need lessons.</div></div>'
+            '</div></body></html>')
+    content = _content("pool.html", page)
+    assert _STORY.strip() in content
+    assert "The vote was unanimous in the end, the clerk said." in content  # a marked word inside a line
+    for furniture in ("daily briefing", "Have your say", "About time too"):
+        assert furniture not in content
+
+
+def test_fine_print_ending_a_page_is_furniture_but_not_fine_print_inside_it() -> None:
+    page = (f'<html><body><table><tr><td><p>{_STORY * 3}</p><p><small>The pool will cost four million pounds, the treasurer said.</small></p>'
+            f'<p>{_STORY}</p><hr><p><font size="1">Site built by a volunteer. Best viewed at 800 x 600.</font></p>'
+            '</td></tr></table></body></html>')
+    content = _content("pool.html", page)
+    assert "The pool will cost four million pounds, the treasurer said." in content
+    assert "Best viewed" not in content and "volunteer" not in content
+
+
 # ---------------------------------------------------------------- every format
 
 

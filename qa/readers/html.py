@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
@@ -103,19 +104,24 @@ def _is_fine_print(tag: str, values: dict[str, str]) -> bool:
 
 
 class _Marks:
-    """The open elements of one kind (furniture, fine print), matched to their end tags."""
+    """The open elements of one kind (furniture, fine print), matched to their end tags; each
+    marked element gets a number, so that a line can say which ones hold it."""
 
     def __init__(self) -> None:
-        self._open: list[list] = []  # [tag, depth of same-named elements opened inside it]
+        self._open: list[list] = []  # [tag, depth of same-named elements opened inside it, number]
+        self._count = 0
 
-    def __bool__(self) -> bool:
-        return bool(self._open)
+    @property
+    def holding(self) -> tuple[int, ...]:
+        """The numbers of the marked elements open now."""
+        return tuple(entry[2] for entry in self._open)
 
     def start(self, tag: str, marked: bool) -> None:
         for entry in self._open:
             entry[1] += entry[0] == tag
         if marked:
-            self._open.append([tag, 1])
+            self._open.append([tag, 1, self._count])
+            self._count += 1
 
     def end(self, tag: str) -> None:
         for entry in self._open:
@@ -123,9 +129,13 @@ class _Marks:
         self._open = [entry for entry in self._open if entry[1] > 0]
 
 
+# A line's text in pieces: (visible characters, furniture elements holding it, fine print holding it).
+_Piece = tuple[int, tuple[int, ...], tuple[int, ...]]
+
+
 class _HTMLText(HTMLParser):
     """Collect an HTML page's visible text as blocks, plus its title, headings and date hints,
-    and which lines are mostly furniture-named elements or fine print (`line_marks`)."""
+    and which marked elements (furniture-named, fine print) hold each line's text (`line_pieces`)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -134,11 +144,11 @@ class _HTMLText(HTMLParser):
         self.headings: list[tuple[str, str, bool]] = []  # (tag, text, visible) of each h1, h2, h3
         self.meta: dict[str, str] = {}
         self.time: str | None = None
-        self.line_marks: list[list[tuple[bool, bool]]] = []  # per block, per line: (furniture, fine print)
+        self.line_pieces: list[list[list[_Piece]]] = []  # per block, per line
         self._lines: list[str] = []
-        self._marks: list[tuple[bool, bool]] = []
+        self._pieces: list[list[_Piece]] = []
         self._line: list[str] = []
-        self._line_chars = [0, 0, 0]  # characters of the line: all, in furniture, in fine print
+        self._line_pieces: list[_Piece] = []
         self._furniture = _Marks()
         self._fine = _Marks()
         self._skipping: list[str] = []
@@ -168,7 +178,7 @@ class _HTMLText(HTMLParser):
             self._heading = []
         if tag in _SKIPPED_TAGS:
             self._skipping.append(tag)
-        if tag not in _VOID_TAGS:
+        if tag not in _VOID_TAGS and tag not in ("html", "body"):
             self._furniture.start(tag, _is_furniture_element(values))
             self._fine.start(tag, _is_fine_print(tag, values))
 
@@ -207,9 +217,8 @@ class _HTMLText(HTMLParser):
     def _add(self, data: str) -> None:
         self._line.append(data)
         visible = len("".join(data.split()))
-        self._line_chars[0] += visible
-        self._line_chars[1] += visible if self._furniture else 0
-        self._line_chars[2] += visible if self._fine else 0
+        if visible:
+            self._line_pieces.append((visible, self._furniture.holding, self._fine.holding))
 
     def close(self) -> None:
         super().close()
@@ -218,17 +227,16 @@ class _HTMLText(HTMLParser):
     def _end_line(self) -> None:
         line = " ".join("".join(self._line).split())
         if line:
-            total, furniture, fine = self._line_chars
             self._lines.append(line)
-            self._marks.append((2 * furniture > total, 2 * fine > total))
-        self._line, self._line_chars = [], [0, 0, 0]
+            self._pieces.append(self._line_pieces)
+        self._line, self._line_pieces = [], []
 
     def _end_block(self) -> None:
         self._end_line()
         if self._lines:
             self.blocks.append("\n".join(self._lines))
-            self.line_marks.append(self._marks)
-        self._lines, self._marks = [], []
+            self.line_pieces.append(self._pieces)
+        self._lines, self._pieces = [], []
 
 
 def _decode_html(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
@@ -349,12 +357,27 @@ def _grams(words: list[str], n: int) -> list[tuple[str, ...]]:
 def _marked_lines(parser: _HTMLText) -> list[bool]:
     """For each line of the page's text (blocks joined by blank lines): whether the markup marks
     it as furniture: mostly inside a furniture-named element (`_is_furniture_element`), or in
-    the run of fine-print lines that ends the page (credits, legal lines, links)."""
-    marks = [mark for block in parser.line_marks for mark in [*block, None]][:-1]  # None: a blank line
-    end = len(marks)
-    while end and (marks[end - 1] is None or marks[end - 1][1]):
+    the run of fine-print lines that ends the page (credits, legal lines, links). A marked
+    element holding half the page's text or more is a wrapper (a `<div class="site
+    has-sidebar">` around everything), not furniture, and is not counted."""
+    lines = [line for block in parser.line_pieces for line in [*block, None]][:-1]  # None: a blank line
+    total = sum(chars for line in lines if line for chars, _, _ in line)
+    held: list[Counter[int]] = [Counter(), Counter()]
+    for line in filter(None, lines):
+        for chars, *marks in line:
+            for kind, numbers in enumerate(marks):
+                held[kind].update(dict.fromkeys(numbers, chars))
+    wrappers = [{number for number, chars in counts.items() if 2 * chars >= total} for counts in held]
+
+    def mostly(line: list[_Piece], kind: int) -> bool:
+        marked = sum(piece[0] for piece in line if set(piece[kind + 1]) - wrappers[kind])
+        return 2 * marked > sum(piece[0] for piece in line)
+
+    end = len(lines)
+    while end and (lines[end - 1] is None or mostly(lines[end - 1], 1)):
         end -= 1
-    return [mark is not None and (mark[0] or (index >= end and mark[1])) for index, mark in enumerate(marks)]
+    return [line is not None and (mostly(line, 0) or (index >= end and mostly(line, 1)))
+            for index, line in enumerate(lines)]
 
 
 def _text_and_furniture(markup: str, parser: _HTMLText, extractor: str) -> tuple[str, tuple[Span, ...]]:
