@@ -366,11 +366,12 @@ _STORY = ("The council approved the new swimming pool on Tuesday after a two-hou
 
 def test_furniture_class_names_mark_furniture_but_not_the_wrapper_around_the_article() -> None:
     page = ('<html><body class="single has-sidebar"><div id="page" class="site sidebar-right">'
-            f'<div class="post"><h1>Pool approved</h1><p>{_STORY * 3}</p>'
-            '<p>The vote was <span class="share-count">unanimous</span> in the end, the clerk said.</p></div>'
+            f'<article class="post has-comments"><h1>Pool approved</h1><p>{_STORY * 3}</p>'
+            '<p>The vote was <span class="share-count">unanimous</span> in the end, the clerk said.</p></article>'
             '<div class="newsletter-box">Get our daily briefing in your inbox every morning</div>'
-            '<div class="story-comments"><div>Have your say</div><div>About time too, my kids need lessons.</div></div>'
-            '</div></body></html>')
+            '<div class="story-comments"><div>Have your say</div>'
+            + '<div>About time too, my kids need lessons and the old pool closed years ago.</div>' * 12
+            + '</div></div></body></html>')
     content = _content("pool.html", page)
     assert _STORY.strip() in content
     assert "The vote was unanimous in the end, the clerk said." in content  # a marked word inside a line

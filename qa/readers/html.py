@@ -80,6 +80,10 @@ _FURNITURE_ROLES = frozenset((
 # Fine print: <small>, <font size="1"> (or -2, -3), a CSS font-size of x-small or less.
 _FINE_FONT_SIZES = frozenset(("1", "-2", "-3"))
 _FINE_STYLE = re.compile(r"font-size\s*:\s*(?:xx?-small|[0-9](?:\.\d+)?px)", re.IGNORECASE)
+# A marked element holding this share of a page's text is a wrapper around it all, not furniture.
+_WRAPPER_SHARE = 0.8
+# Elements that hold the article by definition, whatever their class says ("has-comments").
+_NEVER_FURNITURE = frozenset(("html", "body", "article", "main"))
 _VOID_TAGS = frozenset((
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"
 ))
@@ -178,8 +182,8 @@ class _HTMLText(HTMLParser):
             self._heading = []
         if tag in _SKIPPED_TAGS:
             self._skipping.append(tag)
-        if tag not in _VOID_TAGS and tag not in ("html", "body"):
-            self._furniture.start(tag, _is_furniture_element(values))
+        if tag not in _VOID_TAGS:
+            self._furniture.start(tag, tag not in _NEVER_FURNITURE and _is_furniture_element(values))
             self._fine.start(tag, _is_fine_print(tag, values))
 
     def handle_endtag(self, tag: str) -> None:
@@ -367,7 +371,7 @@ def _marked_lines(parser: _HTMLText) -> list[bool]:
         for chars, *marks in line:
             for kind, numbers in enumerate(marks):
                 held[kind].update(dict.fromkeys(numbers, chars))
-    wrappers = [{number for number, chars in counts.items() if 2 * chars >= total} for counts in held]
+    wrappers = [{number for number, chars in counts.items() if chars >= _WRAPPER_SHARE * total} for counts in held]
 
     def mostly(line: list[_Piece], kind: int) -> bool:
         marked = sum(piece[0] for piece in line if set(piece[kind + 1]) - wrappers[kind])
