@@ -421,7 +421,7 @@ def phrase_evidence(question: str, text: str) -> tuple[str, tuple[int, int], lis
         return None
     # The answer usually sits next to the question's words: score each candidate by the
     # question words around it, nearer ones counting more.
-    words = [(w.start(), w.end(), set(terms(w.group(0)))) for w in _WORD.finditer(text)]
+    words = [(w.start(), w.end(), term_set(w.group(0))) for w in _WORD.finditer(text)]
     spots = [i for i, (_, _, t) in enumerate(words) if t & q.terms]
 
     def index(pos: int) -> int:

@@ -532,7 +532,7 @@ def _facts(text: str, skip: set[str]) -> tuple[set[str], set[str]]:
         if token[:1].isdigit():
             numbers.add(token.replace(",", ""))
         elif match.start() > 0 and text[: match.start()].rstrip()[-1:] not in ".!?\n":
-            names.update(t for t in terms(token) if t not in skip)
+            names.update(term_set(token) - skip)
     return numbers - skip, names
 
 
