@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import DEFAULT_ENCODER, DEFAULT_MODEL
+from qa.config import DEFAULT_ENCODER, DEFAULT_MODEL, Settings
 from qa.encoders import ENCODERS, Encoder, make_encoder, usable_variant
 from qa.errors import ModelError
 
@@ -140,7 +140,7 @@ class Embedder:
         return counts
 
     def encode(
-        self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
+        self, texts: Sequence[str], batch_size: int = Settings.batch_size, progress: Progress | None = None
     ) -> np.ndarray:
         """Unit-length float32 vectors, one row per text; `progress(done, total)` after each batch."""
         total = len(texts)

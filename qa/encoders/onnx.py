@@ -131,42 +131,45 @@ def cache_folder(model_dir: Path, variant: str, cache: Path | None = None) -> Pa
     return (cache or cache_root()) / f"{slug}-{variant}-{_fingerprint(model_dir)}"
 
 
-def cached_model(model_dir: Path, variant: str, cache: Path | None = None) -> bytes:
-    """The bytes of the exported model, exporting it first when it is not cached or is damaged.
+def cached_model(model_dir: Path, variant: str, cache: Path | None = None) -> Path:
+    """The exported model's file, checked against its digest; exported first when it is not
+    cached or is damaged. onnxruntime loads it by path: about 95 MB less resident memory for
+    fp32 than loading from bytes.
 
     Example:
         >>> from qa.embedding import resolve_model
-        >>> len(cached_model(Path(resolve_model("all-MiniLM-L6-v2")), "onnx-int8")) > 10**6
+        >>> cached_model(Path(resolve_model("all-MiniLM-L6-v2")), "onnx-int8").stat().st_size > 10**6
         True
     """
     target = cache_folder(model_dir, variant, cache)
-    data = _verified(target)
-    if data is not None:
-        return data
+    model = _verified(target)
+    if model is not None:
+        return model
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with _locked(target.parent / f".{target.name}.lock"):
-            data = _verified(target, remove_damaged=True)  # another process may have exported it meanwhile
-            if data is None:
+            model = _verified(target, remove_damaged=True)  # another process may have exported it meanwhile
+            if model is None:
                 _export_into(model_dir, variant, target)
-                data = _verified(target)
+                model = _verified(target)
     except OSError as exc:
         raise ModelError(f"cannot write the ONNX cache in {target.parent} ({exc.strerror or exc}); "
                          f"set QA_CACHE_DIR to a writable folder, or QA_ENCODER=torch") from exc
-    if data is None:
+    if model is None:
         raise ModelError(f"the ONNX export of {model_dir} in {target} cannot be read back; "
                          f"check that the folder is writable, or set QA_ENCODER=torch")
-    return data
+    return model
 
 
-def _verified(target: Path, remove_damaged: bool = False) -> bytes | None:
-    """The cached model's bytes if they match their digest; None if missing or damaged."""
+def _verified(target: Path, remove_damaged: bool = False) -> Path | None:
+    """The cached model's file if it matches its digest; None if missing or damaged."""
     if not target.is_dir():
         return None
     try:
-        data = (target / MODEL_FILE).read_bytes()
-        if hashlib.sha256(data).hexdigest() == (target / DIGEST_FILE).read_text(encoding="ascii").strip():
-            return data
+        with (target / MODEL_FILE).open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        if digest == (target / DIGEST_FILE).read_text(encoding="ascii").strip():
+            return target / MODEL_FILE
     except (OSError, ValueError):
         pass
     if remove_damaged:
@@ -274,7 +277,7 @@ def export(model_dir: Path, variant: str, work: Path) -> Path:
     return work / "int8.onnx"
 
 
-def _session(model: bytes, threads: int) -> Any:
+def _session(model: Path, threads: int) -> Any:
     """An onnxruntime session on `threads` threads that sleep rather than spin when idle."""
     import onnxruntime as ort
 
@@ -284,7 +287,7 @@ def _session(model: bytes, threads: int) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
 def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
