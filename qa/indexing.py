@@ -293,15 +293,16 @@ class _Tracker:
         self.progress = progress
         self.started = time.monotonic()
         self.files_total, self.bytes_total = files_total, bytes_total
-        self.files_done = self.bytes_done = self.chunked = self.done = self.resumed = 0
+        self.files_done = self.chunked = self.done = self.resumed = 0
+        self.files_read = self.bytes_read = 0  # read and chunked, maybe not yet embedded
         self.current: str | None = None
         self.bar = None if progress is not None else tqdm(
             total=0, desc="indexing", unit=" passages", delay=1.0, leave=False, dynamic_ncols=True)
 
     def snapshot(self) -> IndexProgress:
-        exact = self.files_done >= self.files_total
-        left = max(self.bytes_total - self.bytes_done, 0)
-        per_byte = self.chunked / self.bytes_done if self.bytes_done and self.chunked else 1 / _BYTES_PER_PASSAGE
+        exact = self.files_read >= self.files_total
+        left = max(self.bytes_total - self.bytes_read, 0)
+        per_byte = self.chunked / self.bytes_read if self.bytes_read and self.chunked else 1 / _BYTES_PER_PASSAGE
         total = self.chunked + (0 if exact else round(left * per_byte))
         return IndexProgress(self.files_done, self.files_total, self.done, max(total, self.done), self.current,
                              time.monotonic() - self.started, self.resumed, exact)
@@ -414,14 +415,18 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
             tracker.current = rel
             tracker.report()
             document = reader.read(rel, scan.files[rel], skipped)
+            texts: PassageTexts | None = None
             if document is not None:
                 doc, data_digest = document
                 warnings.extend(doc.warnings)
                 fresh[rel], texts = prepare(doc, data_digest, embedder, settings)
                 tracker.chunked += len(texts)
+            # Counted as read before it is embedded, so that the passage total is exact for it.
+            tracker.files_read += 1
+            tracker.bytes_read += digests[rel][1]
+            if texts is not None:
                 embedding.add(rel, texts)
             tracker.files_done += 1
-            tracker.bytes_done += digests[rel][1]
         tracker.current = None
         embedding.flush()
     finally:

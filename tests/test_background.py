@@ -104,6 +104,21 @@ def test_progress_counts_passages_with_rate_and_time_left(seed_dir: Path, tmp_pa
     assert "passages/s" in str(during[-1]) and "left" in str(during[-1])
 
 
+def test_a_big_files_passage_total_is_exact_while_it_is_embedded(tmp_path: Path, embedder: Embedder) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    write_articles(sources, 30)
+    body = "\n\n".join(f.read_text(encoding="utf-8") for f in sorted(sources.iterdir()))
+    for f in sources.iterdir():
+        f.unlink()
+    (sources / "one-big-file.txt").write_text(body, encoding="utf-8")
+    seen: list[IndexProgress] = []
+    qa = QA(sources, tmp_path / "index", embedder=embedder, settings=Settings(stream_passages=8), progress=seen.append)
+    embedding = [p for p in seen if p.passages_done > 0]
+    assert embedding and {p.passages_total for p in embedding} == {qa.last_report.passages}
+    assert all(p.exact for p in embedding)
+
+
 def test_a_removed_article_goes_to_the_trash_and_stops_answering(seed_dir: Path, tmp_path: Path,
                                                                embedder: Embedder) -> None:
     qa = QA(seed_dir, tmp_path / "index", embedder=embedder)
