@@ -369,12 +369,16 @@ def _write_generation(folder: Path, manifest: Manifest, documents: list[StoredDo
     with (folder / DOCUMENTS).open("w", encoding="utf-8") as fh:
         for doc in documents:
             fh.write(doc.to_json() + "\n")
-    dense = build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX)
-    faiss.write_index(dense, str(folder / DENSE))
+    # One index in memory at a time: BM25's build needs a few hundred MB for a 50 MB file, and
+    # FAISS a copy of every vector.
     if len(passage_terms):
         build_bm25(passage_terms).save(str(folder / BM25_DIR), show_progress=False)
+    dense = build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX)
+    faiss.write_index(dense, str(folder / DENSE))
+    count = dense.ntotal
+    del dense
     files = {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)}
-    final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": dense.ntotal})
+    final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": count})
     (folder / MANIFEST).write_text(json.dumps(asdict(final_manifest), indent=1), encoding="utf-8")
     _fsync_tree(folder)
 
