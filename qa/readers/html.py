@@ -27,6 +27,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
@@ -107,30 +108,40 @@ def _is_fine_print(tag: str, values: dict[str, str]) -> bool:
             or _FINE_STYLE.search(values.get("style", "")) is not None)
 
 
+@dataclass
+class _Open:
+    """A marked element still open: its tag, how many same-named elements are open at or
+    inside it (it closes when that reaches 0), and its number."""
+
+    tag: str
+    depth: int
+    number: int
+
+
 class _Marks:
     """The open elements of one kind (furniture, fine print), matched to their end tags; each
     marked element gets a number, so that a line can say which ones hold it."""
 
     def __init__(self) -> None:
-        self._open: list[list] = []  # [tag, depth of same-named elements opened inside it, number]
+        self._open: list[_Open] = []
         self._count = 0
 
     @property
     def holding(self) -> tuple[int, ...]:
         """The numbers of the marked elements open now."""
-        return tuple(entry[2] for entry in self._open)
+        return tuple(entry.number for entry in self._open)
 
     def start(self, tag: str, marked: bool) -> None:
         for entry in self._open:
-            entry[1] += entry[0] == tag
+            entry.depth += entry.tag == tag
         if marked:
-            self._open.append([tag, 1, self._count])
+            self._open.append(_Open(tag, 1, self._count))
             self._count += 1
 
     def end(self, tag: str) -> None:
         for entry in self._open:
-            entry[1] -= entry[0] == tag
-        self._open = [entry for entry in self._open if entry[1] > 0]
+            entry.depth -= entry.tag == tag
+        self._open = [entry for entry in self._open if entry.depth > 0]
 
 
 # A line's text in pieces: (visible characters, furniture elements holding it, fine print holding it).
@@ -362,8 +373,8 @@ def _marked_lines(parser: _HTMLText) -> list[bool]:
     """For each line of the page's text (blocks joined by blank lines): whether the markup marks
     it as furniture: mostly inside a furniture-named element (`_is_furniture_element`), or in
     the run of fine-print lines that ends the page (credits, legal lines, links). A marked
-    element holding half the page's text or more is a wrapper (a `<div class="site
-    has-sidebar">` around everything), not furniture, and is not counted."""
+    element holding _WRAPPER_SHARE of the page's text or more is a wrapper (a `<div
+    class="site has-sidebar">` around everything), not furniture, and is not counted."""
     lines = [line for block in parser.line_pieces for line in [*block, None]][:-1]  # None: a blank line
     total = sum(chars for line in lines if line for chars, _, _ in line)
     held: list[Counter[int]] = [Counter(), Counter()]
