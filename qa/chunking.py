@@ -81,7 +81,20 @@ def split_long_sentence(text: str, span: Span, count_tokens: TokenCounter, max_t
         end = w_end
     if start is not None:
         pieces.append((start, end))
-    return pieces
+    return [fitted for piece in pieces for fitted in _fit(text, piece, count_tokens, max_tokens)]
+
+
+def _fit(text: str, span: Span, count_tokens: TokenCounter, max_tokens: int) -> list[Span]:
+    """`span` if it fits, else its halves (at a word), each fitted: words can count more
+    together than apart, when what separates them is a control character the tokenizer drops."""
+    if count_tokens([text[span[0] : span[1]]])[0] <= max_tokens:
+        return [span]
+    words = list(_WORD.finditer(text, span[0], span[1]))
+    if len(words) < 2:
+        return _split_chars(text, span[0], span[1], count_tokens, max_tokens)
+    middle = len(words) // 2
+    return [*_fit(text, (span[0], words[middle - 1].end()), count_tokens, max_tokens),
+            *_fit(text, (words[middle].start(), span[1]), count_tokens, max_tokens)]
 
 
 def _split_chars(text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int) -> list[Span]:

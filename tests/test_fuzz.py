@@ -168,6 +168,7 @@ def test_every_unit_is_trimmed(count_tokens: TokenCounter, text: str, budget: in
 @FUZZ
 @given(text=texts, budget=budgets, overlap=overlaps)
 @example(text="한," * 20, budget=16, overlap=0)
+@example(text="0J\x1fTORN0", budget=4, overlap=0)  # the tokenizer drops \x1f: "0JTORN0" is one word
 def test_every_passage_fits_the_token_budget(count_tokens: TokenCounter, text: str, budget: int, overlap: int) -> None:
     units, passages = chunk(text, ((0, len(text)),), count_tokens, budget, overlap)
     for first, last in passages:
