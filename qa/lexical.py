@@ -46,7 +46,7 @@ def _stemmer() -> Stemmer.Stemmer:
 def terms(text: str) -> list[str]:
     """The stemmed content terms of `text`, in order, stopwords and 1-letter words dropped."""
     words = [
-        _NUMBER_SEPARATORS.sub("", token)
+        _NUMBER_SEPARATORS.sub("", token) if "," in token else token
         for token in _TOKEN.findall(text.lower())
         if token not in STOPWORDS and (len(token) > 1 or token.isdigit())
     ]

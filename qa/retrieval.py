@@ -250,4 +250,5 @@ def search(
         scores[rest] = np.minimum(rest_scores, float(full.min()) - 1e-6) if len(rest) else rest_scores
         scores[head] = full
     order = np.argsort(-scores, kind="stable")
-    return [Hit(int(passages[i]), float(max(scores[i], 0.0)), tuple(map(float, features[i]))) for i in order]
+    rows = features[order].tolist()
+    return [Hit(p, max(s, 0.0), tuple(f)) for p, s, f in zip(passages[order].tolist(), scores[order].tolist(), rows)]

@@ -47,9 +47,13 @@ log = logging.getLogger("qa")
 EXPORT_VERSION = 1
 MODEL_FILE = "model.onnx"
 DIGEST_FILE = "model.onnx.sha256"
-# Calls with at most this many texts (a question) run on the caller's thread alone; bigger calls
+# Calls with at most this many texts (a question) run on the caller's thread; bigger calls
 # spread their batches over one worker per core.
 ONE_THREAD_TEXTS = 4
+# A question encoded while nothing else in the process is encoding uses this many threads (a
+# news question: 4.6 against 8 ms p50 on two idle cores); while a build or another question is
+# encoding, one, so that concurrent work never fights over the cores.
+QUESTION_THREADS = 2
 
 
 def cache_root() -> Path:
@@ -312,12 +316,16 @@ class OnnxEncoder:
         self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.max_length)
-        # One session on one thread serves every call: a question runs on its caller's thread, so
-        # concurrent questions each keep a core instead of fighting over a pool; a build's batches
-        # run on one worker per core, each batch on one thread (about 10% more passages/s on two
-        # cores than one batch at a time on two threads). onnxruntime sessions are thread-safe.
-        self._session = _session(cached_model(self.folder, variant, cache), 1)
+        # A session on one thread serves builds and concurrent questions: a build's batches run on
+        # one worker per core, each batch on one thread (10-20% more passages/s on two cores than
+        # one batch at a time on two threads), and concurrent questions each keep a core. A
+        # question alone gets a second session on QUESTION_THREADS threads (`_solo`, made on first
+        # need: about 35 MiB). onnxruntime sessions are thread-safe.
+        self._model = cached_model(self.folder, variant, cache)
+        self._session = _session(self._model, 1)
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self._solo: Any = None
+        self._running = 0  # encode calls in progress
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -328,6 +336,16 @@ class OnnxEncoder:
                 self._pool = ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="qa-encode")
         return self._pool
 
+    def _pick_session(self, texts: int) -> Any:
+        """The session for a call of `texts` texts: the many-threaded one for a question alone."""
+        with self._lock:
+            self._running += 1
+            if texts > ONE_THREAD_TEXTS or self._running > 1 or min(QUESTION_THREADS, len(os.sched_getaffinity(0))) < 2:
+                return self._session
+            if self._solo is None:
+                self._solo = _session(self._model, QUESTION_THREADS)
+            return self._solo
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces in each text, without the special tokens the model adds."""
         return [len(e.ids) for e in self._counter.encode_batch_fast(list(texts), add_special_tokens=False)]
@@ -337,6 +355,15 @@ class OnnxEncoder:
         encodings = self._tokenizer.encode_batch_fast(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         batches = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
+        session = self._pick_session(len(texts))
+        try:
+            return self._run(encodings, batches, session, len(texts) <= ONE_THREAD_TEXTS or len(batches) == 1)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def _run(self, encodings: list, batches: list[np.ndarray], session: Any, here: bool) -> np.ndarray:
+        """Vectors of the encoded texts, batch by batch: on this thread if `here`, else on the workers."""
 
         def run(rows: np.ndarray) -> np.ndarray:
             ids = np.zeros((len(rows), len(encodings[rows[0]].ids)), dtype=np.int64)
@@ -345,11 +372,11 @@ class OnnxEncoder:
                 pieces = encodings[row].ids
                 ids[i, : len(pieces)], mask[i, : len(pieces)] = pieces, 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
             return _mean_pool(hidden, mask)
 
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        mapped = map(run, batches) if len(texts) <= ONE_THREAD_TEXTS or len(batches) == 1 else self._workers().map(run, batches)
+        out = np.empty((len(encodings), self.dimension), dtype=np.float32)
+        mapped = map(run, batches) if here else self._workers().map(run, batches)
         for rows, vectors in zip(batches, mapped):
             out[rows] = vectors
         return out
