@@ -46,7 +46,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help=f"folder of {supported_types(' and ')} documents (default: %(default)s)")
     parser.add_argument("--index", default=defaults.index, help="folder that holds the index (default: %(default)s)")
     port = os.environ.get("GRADIO_SERVER_PORT")
-    parser.add_argument("--port", type=int, default=int(port) if port else 7860, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--port", type=int, default=int(port) if port else 7860,
+                        help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     return parser.parse_args(argv)
 

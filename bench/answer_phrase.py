@@ -175,7 +175,9 @@ def load_items(name: str, data_root: Path, rebuild: bool = False) -> list[Item]:
 
 # -- the original highlighter, frozen for the "before" column -------------------------------
 
-_B_QUANTITY = re.compile(r"\bhow (many|much|long|old|far|large|big|often|few)\b|\bwhat (percentage|percent|number|amount)\b", re.I)
+_B_QUANTITY = re.compile(
+    r"\bhow (many|much|long|old|far|large|big|often|few)\b|\bwhat (percentage|percent|number|amount)\b", re.I
+)
 _B_TIME = re.compile(r"\bwhen\b|\b(what|which|in what) (year|date|time|period|century|decade|month|day)\b", re.I)
 _B_NUMBER = re.compile(r"\d")
 _B_TIME_WORD = re.compile(
@@ -299,7 +301,9 @@ def evaluate(name: str, items: list[Item], threshold: float, errors: int = 0) ->
         if item.gold_sentences:
             gold_n += 1
             gold_before += hit(_highlight(item.gold_sentences, item.question, item.weights, best_sentences_before), item.answers)
-            gold_after += hit(_highlight(item.gold_sentences, item.question, item.weights, highlighting.best_sentences), item.answers)
+            gold_after += hit(
+                _highlight(item.gold_sentences, item.question, item.weights, highlighting.best_sentences), item.answers
+            )
             gold_pairs.append((item, item.gold_sentences[item.gold_unit]))
     n = max(1, len(items))
     row = {

@@ -38,7 +38,7 @@ QA(sys.argv[1], sys.argv[2], progress=lambda p: print(p.passages_done, p.passage
 
 
 def load() -> str:
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def paragraph(rng: random.Random) -> str:

@@ -176,7 +176,7 @@ def exact_rows(x: np.ndarray, sizes: list[int], queries: np.ndarray, threads: in
     """IndexFlatIP at every size (recall 1 by definition); up to DEFAULT_THREADS_MAX also with all threads."""
     rows = []
     for n in sizes:
-        index, build_s = timed_build(lambda: flat(x[:n]))
+        index, build_s = timed_build(lambda n=n: flat(x[:n]))
         rows.append(measure(n, "exact", "IndexFlatIP", index, build_s, queries, 1.0, threads))
         if threads != faiss.omp_get_max_threads() and n <= DEFAULT_THREADS_MAX:
             p50, p95 = search_latencies(index, queries, faiss.omp_get_max_threads())

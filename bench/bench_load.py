@@ -46,7 +46,6 @@ import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import shutil  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -99,7 +98,7 @@ def conditions() -> str:
     load = Path("/proc/loadavg").read_text().split()[:3]
     import gradio_client
 
-    return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}; nproc={os.cpu_count()}; "
+    return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC}; nproc={os.cpu_count()}; "
             f"load average {' '.join(load)}; Python {platform.python_version()}; gradio_client {gradio_client.__version__}; "
             f"{platform.processor() or platform.machine()}; {revision()}")
 
@@ -313,7 +312,6 @@ def main() -> int:
         total = args.clients * args.questions
         results: list[Result] = []
         results_lock = threading.Lock()
-        finished = threading.Semaphore(0)
         half = threading.Event()
         go = threading.Barrier(args.clients + 1)
         load_deadline = min(hard_stop - 45, time.perf_counter() + 200)
@@ -404,11 +402,14 @@ def main() -> int:
         lat = [r.latency for r in ok]
         throughput = len(ok) / load_wall if load_wall > 0 else float("nan")
         solo_qps = len(solo_lat) / solo_wall if solo_wall > 0 else float("nan")
-        print(f"load done: {len(results)}/{total} requests finished in {load_wall:.2f} s; load average after {load_end_avg}")
+        print(f"load done: {len(results)}/{total} requests finished in {load_wall:.2f} s; "
+              f"load average after {load_end_avg}")
         print(f"  ok {len(ok)}, errors {len(errors)}, never sent (time budget) {not_sent}, wrong answers {len(wrong)}, "
               f"threads still running {len(alive)}")
-        print(f"  throughput {throughput:.1f} q/s ({throughput / solo_qps:.2f}x the single client's {solo_qps:.1f} q/s, same run)")
-        print(f"  latency p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, max {max(lat, default=float('nan')) * 1000:.0f} ms "
+        print(f"  throughput {throughput:.1f} q/s ({throughput / solo_qps:.2f}x the single client's "
+              f"{solo_qps:.1f} q/s, same run)")
+        print(f"  latency p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, "
+              f"max {max(lat, default=float('nan')) * 1000:.0f} ms "
               f"(single client p50 {pct(solo_lat, 50) * 1000:.0f} ms)")
         print(f"  app CPU {load_cpu:.1f} s = {load_cpu / max(1, len(ok)) * 1000:.0f} ms/question (incl. the upload); "
               f"bench process ({args.clients} clients) CPU {bench_cpu:.1f} s; app RSS after {rss_after:.0f} MiB")
@@ -426,7 +427,8 @@ def main() -> int:
         for r in errors[:5]:
             print(f"  error: client {r.client} #{r.n} {QUESTIONS[r.question][0]!r}: {r.error}")
         for r in wrong[:5]:
-            print(f"  wrong: client {r.client} #{r.n} {QUESTIONS[r.question][0]!r}: {top_key(r.answer)[:3] if top_key(r.answer) else None}")
+            print(f"  wrong: client {r.client} #{r.n} {QUESTIONS[r.question][0]!r}: "
+                  f"{top_key(r.answer)[:3] if top_key(r.answer) else None}")
         problems += [f"{len(errors)} failed requests"] * bool(errors) + [f"{not_sent} requests never sent"] * bool(not_sent)
         problems += [f"{len(wrong)} wrong answers"] * bool(wrong) + ["upload failed"] * ("error" in upload)
         problems += ["uploaded file missing from sources"] * (not saved) + ["uploaded fact not found"] * (not found)
@@ -437,10 +439,16 @@ def main() -> int:
         print(f"Load test, {dt.date.today().isoformat()}, {os.cpu_count()} cores shared with other jobs "
               f"(load average {load_end_avg} at the end), app and clients on the same machine:")
         print()
-        print("| clients × questions | finished | failed | wrong | throughput | p50 | p95 | max | upload mid-run | total runtime |")
+        print("| clients × questions | finished | failed | wrong | throughput | p50 | p95 | max | upload mid-run "
+              "| total runtime |")
         print("|---|---|---|---|---|---|---|---|---|---|")
-        upload_cell = ("lost" if not (saved and found) else f"kept, found ({upload['end'] - upload['start']:.1f} s)") if "error" not in upload else "FAILED"
-        print(f"| 1 × {len(solo_lat)} (baseline) | {len(solo_lat)} | 0 | 0 | {solo_qps:.1f} q/s | {pct(solo_lat, 50) * 1000:.0f} ms | "
+        upload_cell = (
+            ("lost" if not (saved and found) else f"kept, found ({upload['end'] - upload['start']:.1f} s)")
+            if "error" not in upload
+            else "FAILED"
+        )
+        print(f"| 1 × {len(solo_lat)} (baseline) | {len(solo_lat)} | 0 | 0 | {solo_qps:.1f} q/s | "
+              f"{pct(solo_lat, 50) * 1000:.0f} ms | "
               f"{pct(solo_lat, 95) * 1000:.0f} ms | {max(solo_lat) * 1000:.0f} ms | – | {solo_wall:.1f} s |")
         print(f"| {args.clients} × {args.questions} | {len(results)}/{total} | {len(errors) + not_sent} | {len(wrong)} | "
               f"{throughput:.1f} q/s | {pct(lat, 50) * 1000:.0f} ms | {pct(lat, 95) * 1000:.0f} ms | "

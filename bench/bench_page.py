@@ -117,9 +117,15 @@ def measure(page: Page, url: str, count: int) -> dict[str, tuple[float, float]]:
     search = "#qa-search input"
     offered = "[...document.querySelectorAll('[role=option]')].map(o => o.innerText)"
     number = f"{count // 2:05d}"
-    out = {"first render": timed(page, lambda: page.goto(url, wait_until="commit"), has_text("#qa-collection", f"Showing 1–50 {total}"))}
+    out = {
+        "first render": timed(
+            page, lambda: page.goto(url, wait_until="commit"), has_text("#qa-collection", f"Showing 1–50 {total}")
+        )
+    }
     for term in (common_word(count), number):
-        out[f"search {term!r}"] = timed(page, lambda t=term: page.fill(search, t), has_text("#qa-collection", f"“{term}”; showing"))
+        out[f"search {term!r}"] = timed(
+            page, lambda t=term: page.fill(search, t), has_text("#qa-collection", f"“{term}”; showing")
+        )
     page.fill(search, "")
     page.wait_for_function(has_text("#qa-collection", f"Showing 1–50 {total}"))
     out["next page"] = timed(page, lambda: page.click("#qa-next"), has_text("#qa-collection", f"Showing 51–100 {total}"))

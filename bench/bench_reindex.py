@@ -55,7 +55,7 @@ def main() -> None:
             changed.append(timed_index(sources, index))
             print(f"  one file changed: {changed[-1][0]:.2f} s  ({changed[-1][1]})")
         print()
-        print(f"| documents | passages | no-change `qa index` (median of 3) | one file changed (median of 3) |")
+        print("| documents | passages | no-change `qa index` (median of 3) | one file changed (median of 3) |")
         print("|---|---|---|---|")
         print(f"| {built['files']:,} | {args.documents * 5:,} | {statistics.median(s for s, _ in unchanged):.2f} s | "
               f"{statistics.median(s for s, _ in changed):.2f} s |")

@@ -63,13 +63,15 @@ PACKAGES = ("gradio", "fastapi", "pandas", "torch", "transformers", "sentence_tr
 
 def stamp() -> str:
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S UTC}, nproc={os.cpu_count()}, load average {load}"
+    return f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S UTC}, nproc={os.cpu_count()}, load average {load}"
 
 
 def revision() -> str:
     """The commit the app code is at (read-only git), '+changes' if qa/ or app.py differ from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "qa", "app.py"], cwd=ROOT, capture_output=True,
                                text=True, timeout=10).stdout.strip()
         return f"commit {head}{' +uncommitted changes in qa/app.py' if dirty else ''}"
@@ -259,7 +261,7 @@ def run_driver(sources: Path, index: Path, overlap: bool, workdir: Path) -> dict
     env = dict(os.environ, BENCH_LAUNCHED_EPOCH=repr(time.time()), GRADIO_TEMP_DIR=str(workdir / "gradio-tmp"))
     out = subprocess.run([sys.executable, __file__, "--driver", str(sources), str(index)] + (["--overlap"] if overlap else []),
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    line = next((l for l in out.stdout.splitlines() if l.startswith("DRIVER ")), None)
+    line = next((text for text in out.stdout.splitlines() if text.startswith("DRIVER ")), None)
     if line is None:
         raise RuntimeError(f"driver failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
     return json.loads(line[7:])
@@ -267,8 +269,10 @@ def run_driver(sources: Path, index: Path, overlap: bool, workdir: Path) -> dict
 
 def importtime_summary() -> list[tuple[str, float]]:
     """Cumulative import seconds of the main packages, in app.py's order (qa.chat first, then the model's)."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import qa.chat; from qa.embedding import Embedder; Embedder().load()"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import qa.chat; from qa.embedding import Embedder; Embedder().load()"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
     cumulative: dict[str, float] = {}
     for line in out.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -357,7 +361,8 @@ def end_to_end(label: str, sources: Path, index: Path, workdir: Path, repeats: i
         res = launch_once(sources, index, workdir, f"{label}-{r}")
         print(f"  [{label} run {r + 1}] HTTP 200 after {res['http']:.2f} s, first /ask_json answer after {res['answer']:.2f} s "
               f"(app's own 'ready in' {res['ready']:.1f} s; a second answer {res['second_answer'] * 1000:.0f} ms); "
-              f"RSS {res['rss']:.0f} MiB (peak {res['hwm']:.0f} MiB); torch loaded: {res['torch']}; top source {res['top']}", flush=True)
+              f"RSS {res['rss']:.0f} MiB (peak {res['hwm']:.0f} MiB); torch loaded: {res['torch']}; "
+              f"top source {res['top']}", flush=True)
         runs.append(res)
     return runs
 
@@ -419,7 +424,8 @@ def main() -> int:
         step_rows = steps(seq, med)
         for key, duration, at in step_rows:
             print(f"  | {key} | {duration:.2f} | {at:.2f} |")
-        print("  measured inside the steps (median s): " + ", ".join(f"{k} {med(seq, k, 'durations'):.3f}" for k in seq[0]["durations"]))
+        print("  measured inside the steps (median s): "
+              + ", ".join(f"{k} {med(seq, k, 'durations'):.3f}" for k in seq[0]["durations"]))
         s_http, o_http = med(seq, "HTTP 200"), med(ovl, "HTTP 200")
         s_ans, o_ans = med(seq, "first /ask_json answer"), med(ovl, "first /ask_json answer")
         print(f"  overlapped imports (gradio + qa.chat in a thread while the model loads): "
@@ -442,7 +448,7 @@ def main() -> int:
                   f"index {big_info['index_bytes'] / 2**20:.0f} MiB on disk")
             probe = subprocess.run([sys.executable, __file__, "--probe", str(big_index)], cwd=ROOT, capture_output=True,
                                    text=True, timeout=300)
-            line = next((l for l in probe.stdout.splitlines() if l.startswith("PROBE ")), None)
+            line = next((text for text in probe.stdout.splitlines() if text.startswith("PROBE ")), None)
             if line:
                 pr = json.loads(line[6:])
                 big_info["load_s"] = min(pr["load_s"])
@@ -459,7 +465,8 @@ def main() -> int:
             diffs = [b["answer"] - a["answer"] for a, b in zip(pair_seed, big_runs)]
             print(f"  first answer, {args.big:,} passages minus seed, same pair: "
                   f"{', '.join(f'{d:+.2f}' for d in diffs)} s (median {statistics.median(diffs):+.2f} s); RSS "
-                  f"{statistics.median(b['rss'] for b in big_runs):.0f} vs {statistics.median(a['rss'] for a in pair_seed):.0f} MiB")
+                  f"{statistics.median(b['rss'] for b in big_runs):.0f} vs "
+                  f"{statistics.median(a['rss'] for a in pair_seed):.0f} MiB")
             res = run_driver(big_sources, big_index, False, workdir)
             big_info["driver"] = res
             print(f"  [driver, sequential] {stamp()}: " + ", ".join(
@@ -479,7 +486,8 @@ def main() -> int:
                   f"{', '.join(f'{a:.1f}' for a in answers)} s | {rss:.0f} MiB |")
 
         seed_manifest = json.loads(next(index.glob("gen-*/manifest.json")).read_text())
-        row(f"seed ({len(seed_manifest['sources'])} articles, {seed_manifest['passages']} passages)", seed_runs, f"{index_kib:.0f} KiB")
+        row(f"seed ({len(seed_manifest['sources'])} articles, {seed_manifest['passages']} passages)", seed_runs,
+            f"{index_kib:.0f} KiB")
         if big_runs:
             row("seed, runs interleaved with the next row", pair_seed, f"{index_kib:.0f} KiB")
             row(f"synthetic {args.big:,} passages ({big_info['files']:,} files)", big_runs,

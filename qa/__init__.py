@@ -16,9 +16,9 @@ The public API is what this module exports:
 
 from qa.answers import Answer, AnswerSpan, Passage
 from qa.config import Settings
+from qa.conversation import Conversation
 from qa.errors import DocumentError, IndexStoreError, ModelError, QAError, QuestionError, SourcesError
 from qa.indexing import IndexReport
-from qa.conversation import Conversation
 from qa.pipeline import QA, DocumentInfo, ask, conversation
 
 __all__ = [

@@ -296,7 +296,8 @@ def document_view(text: str, start: int | None = None, end: int | None = None,
     lo, hi = _window(text, start, end, CITED_CONTEXT_CHARS)
     head = f"… ({lo:,} characters before) … " if lo else ""
     tail = f" … ({len(text) - hi:,} characters after) …" if hi < len(text) else ""
-    passage = _marked(text[start:end], start, hl_start if hl_start is not None else start, hl_end if hl_end is not None else start)
+    passage = _marked(text[start:end], start, hl_start if hl_start is not None else start,
+                      hl_end if hl_end is not None else start)
     return f'{head}{_text(text[lo:start])}<span class="qa-inpassage">{passage}</span>{_text(text[end:hi])}{tail}'
 
 
@@ -555,8 +556,11 @@ def render_collection(documents: Sequence[DocumentInfo], query: str = "", page: 
 
     Example:
         >>> from qa.pipeline import DocumentInfo
-        >>> render_collection([DocumentInfo("a.txt", "<b>A</b>", None, 3, ("read as cp1252",))])
-        '<div class="qa-collection"><div class="qa-title">In the collection: <strong>1 article</strong>, 3 passages</div><ol start="1"><li><span class="qa-item" title="&lt;b&gt;A&lt;/b&gt;">&lt;b&gt;A&lt;/b&gt;</span><span class="qa-source">a.txt · undated · 3 passages</span><span class="qa-warn">⚠ read as cp1252</span></li></ol></div>'
+        >>> page = render_collection([DocumentInfo("a.txt", "<b>A</b>", None, 3, ("read as cp1252",))])
+        >>> "<strong>1 article</strong>, 3 passages" in page and 'title="&lt;b&gt;A&lt;/b&gt;"' in page
+        True
+        >>> '<span class="qa-source">a.txt · undated · 3 passages</span><span class="qa-warn">⚠ read as cp1252</span>' in page
+        True
     """
     if not documents:
         empty = ("The articles are listed once the first indexing is done." if indexing

@@ -51,8 +51,9 @@ _LEADS = (
     "and what about", "and how about", "but what about", "what about", "how about", "what of",
     "and also", "same for", "same in", "and", "also", "but", "or",
 )
-_LEAD_RE = re.compile(r"^(?:%s)\b[\s,]*" % "|".join(re.escape(lead) for lead in _LEADS), re.I)
-_PREPOSITIONS = ("in", "at", "on", "for", "from", "of", "by", "to", "with", "during", "since", "before", "after", "near", "inside", "outside")
+_LEAD_RE = re.compile(r"^(?:" + "|".join(re.escape(lead) for lead in _LEADS) + r")\b[\s,]*", re.I)
+_PREPOSITIONS = ("in", "at", "on", "for", "from", "of", "by", "to", "with", "during", "since", "before", "after", "near",
+                 "inside", "outside")
 _QUESTION_WORDS = {
     "who", "whom", "whose", "what", "when", "where", "why", "how", "which",
     "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "has", "have", "had",
@@ -228,7 +229,8 @@ def _plural_phrase(text: str) -> str | None:
         if (low.endswith("s") and not low.endswith("ss") and len(low) > 3 and word.islower()
                 and low not in STOPWORDS and low not in _QUESTION_WORDS):
             j = i
-            while j > 1 and (tokens[j - 1].isupper() or _is_modifier(tokens[j - 1])) and tokens[j - 1].lower() not in {"many", "much"}:
+            while (j > 1 and (tokens[j - 1].isupper() or _is_modifier(tokens[j - 1]))
+                   and tokens[j - 1].lower() not in {"many", "much"}):
                 j -= 1
             return " ".join(tokens[j : i + 1])
     return None

@@ -332,7 +332,8 @@ def phrase_scores(phrase: str | None, answers: Sequence[str]) -> tuple[float, fl
     return em, max(token_f1(phrase, a) for a in answers)
 
 
-def calibration(records: Sequence[Record], bins: int = CALIBRATION_BINS) -> tuple[list[tuple[float, float, int, float, float]], float]:
+def calibration(records: Sequence[Record],
+                bins: int = CALIBRATION_BINS) -> tuple[list[tuple[float, float, int, float, float]], float]:
     """Rows (low, high, questions, mean score, share correct) for equal-width score bins, and the ECE.
 
     The expected calibration error is the question-weighted mean gap between a bin's mean

@@ -3,8 +3,9 @@
 `update_index` scans the sources, compares each file's content hash with the one stored
 for it in the index, loads, cleans and chunks the new and changed files, embeds only their
 passages (in batches, while later files are still being read), carries the vectors of
-unchanged files over, and writes a new generation of the index (see qa.store). A different model or different chunking settings, or a damaged index, means a
-full rebuild, with a message saying why.
+unchanged files over, and writes a new generation of the index (see qa.store). A different
+model or different chunking settings, or a damaged index, means a full rebuild, with a message
+saying why.
 
 Example:
     >>> from qa.indexing import update_index
@@ -214,7 +215,8 @@ def _previous(index_dir: Path, embedder: Embedder, settings: Settings, loaded: S
         # The dimension is only compared once the model is loaded anyway: loading it just to
         # confirm an up-to-date index would cost seconds.
         if manifest.model != embedder.name or (embedder.loaded and manifest.dimension != embedder.dimension):
-            return None, f"the index was built with model {manifest.model!r} ({manifest.dimension}-d), now {embedder.name!r} ({embedder.dimension}-d)"
+            return None, (f"the index was built with model {manifest.model!r} ({manifest.dimension}-d), "
+                          f"now {embedder.name!r} ({embedder.dimension}-d)")
         if manifest.chunking != settings.chunking():
             return None, f"chunking settings changed from {manifest.chunking} to {settings.chunking()}"
         if manifest.encoder != embedder.variant:

@@ -15,6 +15,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from gradio_client import Client  # noqa: E402
+from gradio_client.exceptions import AuthenticationError  # noqa: E402
 from pdfs import Report, add_paragraph, filler  # noqa: E402
 
 import qa.chat  # noqa: E402
@@ -136,7 +137,7 @@ def test_upload_limits_by_type_in_the_label_the_check_and_gradio(seed_qa: QA) ->
 
 
 def test_the_login_is_required(served: tuple[QA, str]) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):
         Client(served[1], verbose=False).predict(KURDISTAN, api_name="/ask")
 
 

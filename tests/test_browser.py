@@ -78,7 +78,8 @@ def serve(base: Path, processes: list[subprocess.Popen] | None = None) -> Iterat
     env.pop("QA_AUTH", None)
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--sources", str(sources), "--index", str(base / "index")],
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port),
+             "--sources", str(sources), "--index", str(base / "index")],
             cwd=base, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     if processes is not None:

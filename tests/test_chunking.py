@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import doctest
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import qa.chunking
 from qa.chunking import chunk, pack_passages, split_sentences
@@ -22,7 +23,7 @@ def test_sentences_are_never_cut(embedder: Embedder) -> None:
     units, passages = chunk(text, [(0, len(text))], embedder.count_tokens, max_tokens=60, overlap=1)
     assert [text[s:e] for s, e in units] == sentences
     assert len(passages) > 1
-    for (a_first, a_last), (b_first, _) in zip(passages, passages[1:]):
+    for (_, a_last), (b_first, _) in zip(passages, passages[1:]):
         assert b_first == a_last - 1, "consecutive passages share one sentence"
 
 
@@ -74,11 +75,13 @@ def test_offsets_always_map_back(embedder: Embedder, text: str, max_tokens: int,
         assert text[s:e] == text[s:e].strip()
         previous_end = e
     for first, last in passages:
+        assert 0 <= first < last <= len(units)
         start, end = units[first][0], units[last - 1][1]
+        # The passage's text runs from its first unit to its last and holds each unit in between, in order.
         passage = text[start:end]
-        assert passage == text[start:end] and passage.strip()
+        assert passage.startswith(text[slice(*units[first])]) and passage.endswith(text[slice(*units[last - 1])])
         assert embedder.count_tokens([passage])[0] <= max_tokens
-    assert {i for f, l in passages for i in range(f, l)} == set(range(len(units)))
+    assert {i for first, last in passages for i in range(first, last)} == set(range(len(units)))
 
 
 def test_embedding_text_is_never_truncated(embedder: Embedder, seed_qa) -> None:

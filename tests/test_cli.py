@@ -26,13 +26,14 @@ def test_index_then_ask(seed_dir: Path, tmp_path: Path) -> None:
     again = qa("index", "--sources", str(seed_dir), "--index", str(index), cwd=tmp_path)
     assert "0 added" in again.stdout and "2 unchanged" in again.stdout and "0 passages embedded" in again.stdout
 
-    out = qa("ask", "how many troops stay in Kurdistan?", "-k", "3", "--sources", str(seed_dir), "--index", str(index), cwd=tmp_path)
+    folders = ("--sources", str(seed_dir), "--index", str(index))
+    out = qa("ask", "how many troops stay in Kurdistan?", "-k", "3", *folders, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     first_block = out.stdout.split("\n\n")[0]
     assert "[1]" in first_block and "Kurdistan" in first_block and ".txt" in first_block
     assert ">>>" in first_block and "<<<" in first_block
 
-    as_json = qa("ask", "Who is Iraq's defense minister?", "--json", "--sources", str(seed_dir), "--index", str(index), cwd=tmp_path)
+    as_json = qa("ask", "Who is Iraq's defense minister?", "--json", *folders, cwd=tmp_path)
     data = json.loads(as_json.stdout)
     assert data["answered"] and "Thabit al-Abbasi" in data["passages"][0]["highlight"]
 

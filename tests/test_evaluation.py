@@ -16,8 +16,8 @@ from qa.evaluation import (
     ndcg,
     out_of_collection,
     ranked_documents,
-    reciprocal_rank,
     recall,
+    reciprocal_rank,
 )
 
 REL = frozenset({"b"})

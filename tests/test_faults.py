@@ -80,7 +80,8 @@ def message_for(report: IndexReport, name: str) -> str:
 
 def assert_seed_answers(sources: Path, index: Path, embedder: Embedder) -> QA:
     """Open the collection and check that the seed's Kurdistan question is still answered."""
-    qa = QA(sources, index, settings=Settings(rescan_seconds=0.0, update_wait_seconds=600.0), embedder=embedder, progress=lambda *_: None)
+    settings = Settings(rescan_seconds=0.0, update_wait_seconds=600.0)
+    qa = QA(sources, index, settings=settings, embedder=embedder, progress=lambda *_: None)
     answer = qa.ask(KURDISTAN)
     assert answer.answered and "Kurdistan" in answer.passages[0].highlight
     return qa

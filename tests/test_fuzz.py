@@ -12,7 +12,6 @@ Examples are bounded so the file runs in seconds.
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest

@@ -112,7 +112,8 @@ def test_unusable_questions_get_a_clear_error(seed_qa: QA, question: str) -> Non
         seed_qa.ask(question)
 
 
-@pytest.mark.parametrize("question", ["¿Cuántas tropas se quedan en Kurdistán?", "库尔德斯坦有多少军队？", "troops 🪖 Kurdistan\x00?"])
+@pytest.mark.parametrize("question",
+                         ["¿Cuántas tropas se quedan en Kurdistán?", "库尔德斯坦有多少军队？", "troops 🪖 Kurdistan\x00?"])
 def test_other_languages_and_emoji_still_get_an_answer_object(seed_qa: QA, question: str) -> None:
     answer = seed_qa.ask(question)
     assert answer.question == question

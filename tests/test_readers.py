@@ -380,7 +380,8 @@ def test_furniture_class_names_mark_furniture_but_not_the_wrapper_around_the_art
 
 
 def test_fine_print_ending_a_page_is_furniture_but_not_fine_print_inside_it() -> None:
-    page = (f'<html><body><table><tr><td><p>{_STORY * 3}</p><p><small>The pool will cost four million pounds, the treasurer said.</small></p>'
+    page = (f'<html><body><table><tr><td><p>{_STORY * 3}</p>'
+            '<p><small>The pool will cost four million pounds, the treasurer said.</small></p>'
             f'<p>{_STORY}</p><hr><p><font size="1">Site built by a volunteer. Best viewed at 800 x 600.</font></p>'
             '</td></tr></table></body></html>')
     content = _content("pool.html", page)

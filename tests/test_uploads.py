@@ -100,7 +100,8 @@ def test_a_taken_name_gets_a_new_name_and_nothing_is_overwritten(seed_dir: Path)
     original = taken.read_bytes()
     first = save_upload(seed_dir, taken.name, ARTICLE)
     second = save_upload(seed_dir, taken.name, ARTICLE.replace(b"17", b"18"))
-    assert (first.name, second.name) == ("us-to-withdraw-most-troops-from-iraq-2.txt", "us-to-withdraw-most-troops-from-iraq-3.txt")
+    assert first.name == "us-to-withdraw-most-troops-from-iraq-2.txt"
+    assert second.name == "us-to-withdraw-most-troops-from-iraq-3.txt"
     assert taken.read_bytes() == original
     assert first.read_bytes() == ARTICLE
 
