@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from qa import QA, Settings
-from qa.embedding import Embedder, Progress
+from qa.embedding import Embedder
 from qa.indexing import update_index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,9 +82,9 @@ class RecordingEmbedder(Embedder):
         self.__dict__.update(real.__dict__)
         self.texts: list[str] = []
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         self.texts.extend(texts)
-        return super().encode(texts, batch_size, progress)
+        return super().encode(texts, batch_size)
 
 
 class Timing(NamedTuple):

@@ -82,11 +82,6 @@ class _Kind(Enum):
     SHORT = "short"  # a heading, byline or short note: content only inside the body
 
 
-def line_spans(text: str) -> list[Span]:
-    """The `[start, end)` spans of the non-blank lines of `text`, trimmed of whitespace."""
-    return [(start, end) for _, start, end in _numbered_lines(text)]
-
-
 def _numbered_lines(text: str) -> Iterator[tuple[int, int, int]]:
     """(line number, start, end) of each non-blank line, trimmed (NBSP counts as space)."""
     offset = 0

@@ -31,7 +31,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-Progress = Callable[[int, int], None]
 
 
 _COUNT_SLICE = 2048  # texts tokenised at a time when counting word pieces
@@ -139,10 +138,8 @@ class Embedder:
             counts.extend(self.model.count_tokens(texts[begin : begin + _COUNT_SLICE]))
         return counts
 
-    def encode(
-        self, texts: Sequence[str], batch_size: int = Settings.batch_size, progress: Progress | None = None
-    ) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text; `progress(done, total)` after each batch."""
+    def encode(self, texts: Sequence[str], batch_size: int = Settings.batch_size) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (a build reports progress per batch of passages it streams)."""
         total = len(texts)
         out = np.empty((total, self.dimension), dtype=np.float32)
         # Hand the encoder many batches at a time: it sorts them by length, which saves padding.
@@ -150,8 +147,6 @@ class Embedder:
         for begin in range(0, total, step):
             batch = list(texts[begin : begin + step])
             out[begin : begin + len(batch)] = self.model.encode(batch, batch_size)
-            if progress:
-                progress(begin + len(batch), total)
         if total > batch_size:
             _release_memory()
         return out

@@ -424,9 +424,8 @@ class QA:
         """The best k passages; a passage that overlaps a better one of the same document is merged into it."""
         chosen: list[_Selected] = []
         for hit in hits:
-            doc, i = store.locate(hit.passage)
             d = int(store.passage_doc[hit.passage])
-            first, last = doc.passages[i]
+            first, last = store.documents[d].passages[hit.passage - int(store.doc_first_passage[d])]
             homes = [c for c in chosen if c.doc == d and first < c.last and c.first < last]
             if homes:
                 home = homes[0]

@@ -116,5 +116,6 @@ def test_unusable_questions_get_a_clear_error(seed_qa: QA, question: str) -> Non
                          ["¿Cuántas tropas se quedan en Kurdistán?", "库尔德斯坦有多少军队？", "troops 🪖 Kurdistan\x00?"])
 def test_other_languages_and_emoji_still_get_an_answer_object(seed_qa: QA, question: str) -> None:
     answer = seed_qa.ask(question)
-    assert answer.question == question
-    assert all(p.text for p in answer.passages)
+    assert answer.passages, "even a question in another script gets the closest passages, answered or not"
+    for p in answer.passages:
+        assert p.text and seed_qa.document_text(p.source)[p.start:p.end] == p.text
