@@ -297,7 +297,7 @@ class TermIds:
     Example:
         >>> terms = TermIds()
         >>> terms.add(["troop", "iraq"]); terms.add([])
-        >>> [list(ids) for ids in terms.ids], terms.vocab
+        >>> [ids.tolist() for ids in terms.ids], terms.vocab
         ([[0, 1], [2]], {'troop': 0, 'iraq': 1, '': 2})
     """
 

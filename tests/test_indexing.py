@@ -28,9 +28,9 @@ class CountingEmbedder(Embedder):
         self.__dict__.update(real.__dict__)
         self.encoded = 0
 
-    def encode(self, texts, batch_size=32, progress=None):
+    def encode(self, texts, batch_size=32):
         self.encoded += len(texts)
-        return super().encode(texts, batch_size, progress)
+        return super().encode(texts, batch_size)
 
 
 @pytest.fixture()
