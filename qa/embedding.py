@@ -31,8 +31,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-
-
 _COUNT_SLICE = 2048  # texts tokenised at a time when counting word pieces
 
 

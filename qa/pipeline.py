@@ -64,7 +64,7 @@ class _Selected:
     """A passage chosen for the answer: its best hit and the sentence units it spans (merged passages widen it)."""
 
     hit: Hit
-    doc: int
+    doc: StoredDocument
     first: int  # [first, last) over the document's sentence units
     last: int
     merged: bool = False
@@ -424,23 +424,23 @@ class QA:
         """The best k passages; a passage that overlaps a better one of the same document is merged into it."""
         chosen: list[_Selected] = []
         for hit in hits:
-            d = int(store.passage_doc[hit.passage])
-            first, last = store.documents[d].passages[hit.passage - int(store.doc_first_passage[d])]
-            homes = [c for c in chosen if c.doc == d and first < c.last and c.first < last]
+            doc, i = store.locate(hit.passage)
+            first, last = doc.passages[i]
+            homes = [c for c in chosen if c.doc is doc and first < c.last and c.first < last]
             if homes:
                 home = homes[0]
                 lo, hi = min(home.first, first), max(home.last, last)
-                clear = all(c is home or c.doc != d or hi <= c.first or c.last <= lo for c in chosen)
+                clear = all(c is home or c.doc is not doc or hi <= c.first or c.last <= lo for c in chosen)
                 if len(homes) == 1 and not home.merged and clear:  # two passages at most: it stays readable
                     home.first, home.last, home.merged = lo, hi, True
                 continue
             if len(chosen) == k:
                 break
-            chosen.append(_Selected(hit, d, first, last))
+            chosen.append(_Selected(hit, doc, first, last))
         return chosen
 
     def _passage(self, store: Store, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
-        doc: StoredDocument = store.documents[s.doc]
+        doc = s.doc
         units = doc.units[s.first : s.last]
         start, end = units[0][0], units[-1][1]
         first, last = best_sentences([doc.text[a:b] for a, b in units], question, weights)

@@ -325,6 +325,7 @@ class OnnxEncoder:
         self._session = _session(self._model, 1)
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._solo: Any = None
+        self._solo_threads = min(QUESTION_THREADS, len(os.sched_getaffinity(0)))
         self._running = 0  # encode calls in progress
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -340,10 +341,10 @@ class OnnxEncoder:
         """The session for a call of `texts` texts: the many-threaded one for a question alone."""
         with self._lock:
             self._running += 1
-            if texts > ONE_THREAD_TEXTS or self._running > 1 or min(QUESTION_THREADS, len(os.sched_getaffinity(0))) < 2:
+            if texts > ONE_THREAD_TEXTS or self._running > 1 or self._solo_threads < 2:
                 return self._session
             if self._solo is None:
-                self._solo = _session(self._model, QUESTION_THREADS)
+                self._solo = _session(self._model, self._solo_threads)
             return self._solo
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
