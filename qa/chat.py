@@ -36,6 +36,7 @@ from typing import Any  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from qa.answers import Answer, AnswerSpan, Passage  # noqa: E402
+from qa.dates import date_filter  # noqa: E402
 from qa.errors import DocumentError, QAError  # noqa: E402
 from qa.pipeline import QA, TRASH, DocumentInfo  # noqa: E402
 from qa.progress import IndexStatus  # noqa: E402
@@ -626,17 +627,6 @@ def status_line(status: IndexStatus) -> str:
     return f'<div class="qa-status-line {kind}">{html.escape(str(status))}</div>'
 
 
-def _iso(value: str | None, label: str) -> str | None:
-    """A date filter as ISO text, None when blank; QAError for anything else."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise QAError(f"the {label} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-09-01") from exc
-
-
 def _scope(sources: Sequence[str], since: str | None, until: str | None, total: int) -> str:
     """A short description of active filters ("" when the whole collection is searched)."""
     parts = []
@@ -805,7 +795,7 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4,
             return history, turns, gr.skip()
         docs = info()
         try:
-            start, end = _iso(since, "from"), _iso(until, "to")
+            start, end = date_filter(since, "from"), date_filter(until, "to")
             answer = qa.ask(question, k=int(count), sources=sources or None, since=start, until=end,
                             include_undated=bool(undated), history=asked(turns))
             turn = {"question": question, "answer": answer.to_dict(), "scope": _scope(sources or [], start, end, len(docs))}
@@ -1030,8 +1020,8 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4,
         def _ask(question: str, k: int, sources: list[str] | None, since: str | None, until: str | None,
                  history: list[str] | None, include_undated: bool) -> Answer:
             try:
-                return qa.ask(question, k=k, sources=sources or None, since=_iso(since, "since"),
-                              until=_iso(until, "until"), include_undated=include_undated, history=history or ())
+                return qa.ask(question, k=k, sources=sources or None, since=since,
+                              until=until, include_undated=include_undated, history=history or ())
             except QAError as exc:
                 log.warning("question not answered: %s", exc)  # one line: a refused question is no server fault
                 raise gr.Error(str(exc), print_exception=False) from exc

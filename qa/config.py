@@ -1,8 +1,15 @@
-"""All of qa's settings in one place.
+"""qa's settings: what a user may choose, in one place.
 
 `Settings` is a frozen dataclass: build one with the defaults, change what you need with
 `dataclasses.replace`, and hand it to `QA`. The chunking and model settings are written
 into the index manifest, so changing them rebuilds the index (with a message saying why).
+
+Constants that were measured or fitted rather than chosen stay beside the code they tune,
+each with the benchmark that set it: BM25's k1 and b, the exact-search limit and the HNSW
+parameters (`qa.store`), the scorer's weights and threshold (`qa.retrieval.Scorer`, from
+bench/calibrate.py), the answer phrase's confidence (`qa.highlighting`), the encoder's thread
+counts (`qa.encoders.onnx`); the upload size limits (`qa.uploads`) and the page's limits and
+timings (`qa.chat`) are the web layer's own.
 
 Example:
     >>> from dataclasses import replace

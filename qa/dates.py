@@ -16,6 +16,7 @@ import datetime as dt
 import re
 
 from qa.cleaning import word_count
+from qa.errors import QuestionError
 
 _MONTH = (
     r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -91,3 +92,19 @@ def metadata_date(value: str | dt.datetime | dt.date | None) -> str | None:
         return None
     match = _PDF_DATE.match(value)
     return _iso(match) if match else parse_date(value)
+
+
+def date_filter(value: str | None, label: str) -> str | None:
+    """A `since`/`until` filter as an ISO date, None when absent or blank; QuestionError otherwise.
+
+    Example:
+        >>> date_filter(" 2024-09-01 ", "since"), date_filter("", "until")
+        ('2024-09-01', None)
+    """
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise QuestionError(f"the {label} date {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-09-01") from exc

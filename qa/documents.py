@@ -28,13 +28,15 @@ Example:
 from __future__ import annotations
 
 import bisect
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.cleaning import Span, content_spans
 from qa.dates import is_date_line, parse_date
 from qa.errors import DocumentError
-from qa.readers import READERS, Parsed, supported_types
+from qa.readers import READERS, SUPPORTED_SUFFIXES, Parsed, supported_types
 from qa.titles import head_lines, line_of, readable_stem, shorten, title_line
 
 __all__ = ["Document", "build", "load_document", "page_range", "parse_date"]
@@ -142,3 +144,24 @@ def load_document(path: Path, root: Path, *, max_bytes: int | None = None, data:
     if not data:
         raise DocumentError(f"{source}: empty file; skipped")
     return build(source, path, reader(source, data))
+
+
+def source_files(root: Path, supported_only: bool = False) -> Iterator[tuple[str, Path]]:
+    """(relative POSIX path, path) of every file under `root`, in path order: the one walk that
+    decides what the sources folder holds (indexing, change detection, duplicate uploads).
+
+    Hidden files and folders (a leading "."; the trash, editors' swap files, uploads being
+    written) are left out, and with `supported_only` files no reader takes. Symlinks are
+    listed, not followed into folders.
+
+    Example:
+        >>> [rel for rel, _ in source_files(Path("sources"))]   # doctest: +SKIP
+        ['us-military-presence-in-iraq-post-withdrawal.txt', 'us-to-withdraw-most-troops-from-iraq.txt']
+    """
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or (supported_only and os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES):
+                continue
+            path = Path(dirpath) / name
+            yield path.relative_to(root).as_posix(), path

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from qa.checkpoint import Checkpoint
 from qa.chunking import chunk
 from qa.config import SUPPORTED_SUFFIXES, Settings
-from qa.documents import Document, load_document
+from qa.documents import Document, load_document, source_files
 from qa.embedding import Embedder
 from qa.errors import DocumentError, IndexStoreError, ModelError, SourcesError
 from qa.lexical import terms
@@ -105,26 +105,20 @@ def scan_sources(root: Path, settings: Settings) -> _Scan:
         raise SourcesError(f"sources path {root} is not a folder")
     scan = _Scan()
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            target = _link_target(path) if path.is_symlink() else path
-            if target is None:
-                scan.skipped.append(f"{rel}: symlink loop; ignored")
-            elif path.is_symlink() and not target.is_relative_to(real_root):
-                scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
-            elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or name}' (qa reads {supported_types()})")
-            elif not path.is_file():
-                scan.skipped.append(f"{rel}: not a regular file; ignored")
-            elif path.stat().st_size > settings.max_file_bytes:
-                scan.skipped.append(f"{rel}: larger than {_size(settings.max_file_bytes)}; skipped")
-            else:
-                scan.files[rel] = path
+    for rel, path in source_files(root):
+        target = _link_target(path) if path.is_symlink() else path
+        if target is None:
+            scan.skipped.append(f"{rel}: symlink loop; ignored")
+        elif path.is_symlink() and not target.is_relative_to(real_root):
+            scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or path.name}' (qa reads {supported_types()})")
+        elif not path.is_file():
+            scan.skipped.append(f"{rel}: not a regular file; ignored")
+        elif path.stat().st_size > settings.max_file_bytes:
+            scan.skipped.append(f"{rel}: larger than {_size(settings.max_file_bytes)}; skipped")
+        else:
+            scan.files[rel] = path
     return scan
 
 

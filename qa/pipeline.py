@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import re
@@ -32,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.answers import Answer, AnswerSpan, Passage
-from qa.config import METHODS, SUPPORTED_SUFFIXES, Settings
+from qa.config import METHODS, Settings
 from qa.conversation import Conversation, Resolution, readings
-from qa.documents import page_range
+from qa.dates import date_filter
+from qa.documents import page_range, source_files
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
 from qa.highlighting import answer_phrase, best_sentences
@@ -83,16 +83,6 @@ def clean_question(question: str, max_chars: int) -> str:
     if not any(c.isalnum() for c in text):
         raise QuestionError("the question has no words in it: type a question about the articles")
     return text
-
-
-def _iso_date(value: str | None, label: str) -> str | None:
-    """`value` as an ISO date (YYYY-MM-DD), or QuestionError saying what is expected."""
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value).strip()).isoformat()
-    except ValueError as exc:
-        raise QuestionError(f"{label} must be a date written YYYY-MM-DD, not {value!r}") from exc
 
 
 class QA:
@@ -256,17 +246,13 @@ class QA:
     def _source_signature(self) -> tuple:
         """Names, sizes and modification times of the files under sources: cheap change detection."""
         entries = []
-        for dirpath, dirnames, filenames in os.walk(self.sources):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith(".") or os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES:
-                    continue  # what the indexer ignores (editor swap files, uploads in progress)
-                try:
-                    st = os.stat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                entries.append((dirpath, name, st.st_size, st.st_mtime_ns))
-        return tuple(sorted(entries))
+        for rel, path in source_files(self.sources, supported_only=True):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            entries.append((rel, st.st_size, st.st_mtime_ns))
+        return tuple(entries)
 
     def _current_store(self) -> Store:
         """The store as it is now; a change in the sources starts a background update.
@@ -340,7 +326,7 @@ class QA:
         """
         text = clean_question(question, self.settings.max_question_chars)
         k = _check_k(k)
-        since, until = _iso_date(since, "since"), _iso_date(until, "until")
+        since, until = date_filter(since, "since"), date_filter(until, "until")
         method = method or self.settings.method
         if method not in METHODS:
             raise QuestionError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")

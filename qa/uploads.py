@@ -32,7 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from qa.config import SUPPORTED_SUFFIXES
-from qa.documents import load_document
+from qa.documents import load_document, source_files
 from qa.errors import DocumentError
 from qa.readers import supported_types
 
@@ -78,20 +78,15 @@ def find_duplicate(sources_dir: Path, data: bytes) -> Path | None:
         >>> find_duplicate(Path("sources"), b"no article has these bytes")   # doctest: +SKIP
     """
     size, digest = len(data), None
-    for dirpath, dirnames, filenames in os.walk(sources_dir):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            path = Path(dirpath) / name
-            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    for _, path in source_files(sources_dir, supported_only=True):
+        try:
+            if path.stat().st_size != size:
                 continue
-            try:
-                if path.stat().st_size != size:
-                    continue
-                digest = digest or _digest(data)
-                if _digest(path.read_bytes()) == digest:
-                    return path
-            except OSError:
-                continue
+            digest = digest or _digest(data)
+            if _digest(path.read_bytes()) == digest:
+                return path
+        except OSError:
+            continue
     return None
 
 
