@@ -1,4 +1,4 @@
-"""The encoders side by side (issue 12): torch fp32, onnx fp32 and onnx int8, in one run.
+"""The encoders side by side: torch fp32, onnx fp32 and onnx int8, in one run.
 
 Printed with the 1-minute load average beside every timing (os.getloadavg, the mean over the
 measurement), the variants interleaved so that a busy machine weighs on all of them alike:
@@ -11,7 +11,7 @@ measurement), the variants interleaved so that a busy machine weighs on all of t
   median of 5, and whether torch was imported;
 - quality: xquad-en R@1 and nDCG@10 through qa.evaluation, dense only and hybrid; with
   --news also news-2023 answer-in-top-5 (hybrid; builds a 35k-passage index per encoder).
-It ends with the default the issue's rule picks: onnx-int8 if it loses at most 0.5 points of
+It ends with the default the encoder rule picks: onnx-int8 if it loses at most 0.5 points of
 nDCG@10 dense-only on xquad-en (and, measured, at most 1 point of news-2023 answer-in-top-5),
 else onnx-fp32 where it builds faster than torch, else torch.
 
@@ -171,7 +171,7 @@ def quality(embedder: Embedder, dataset: Dataset, methods: tuple[str, ...],
 
 
 def choose(ndcg: dict[str, float], rate: dict[str, float], top5: dict[str, float]) -> tuple[str, str]:
-    """The issue's rule: int8 if it loses at most 0.5 points of nDCG@10 (and 1 of answer-in-top-5
+    """The encoder rule: int8 if it loses at most 0.5 points of nDCG@10 (and 1 of answer-in-top-5
     where measured), else onnx fp32 where it builds faster than torch."""
     loss = 100 * (ndcg["torch"] - ndcg["onnx-int8"])
     top5_loss = 100 * (top5["torch"] - top5["onnx-int8"]) if top5 else 0.0

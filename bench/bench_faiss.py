@@ -1,4 +1,4 @@
-"""Which FAISS index for which collection size (issue 5.2): exact IndexFlatIP against HNSW and IVF.
+"""Which FAISS index for which collection size: exact IndexFlatIP against HNSW and IVF.
 
 Data: synthetic unit vectors, 384-d (all-MiniLM-L6-v2's size), from a mixture of clusters
 of low intrinsic dimension (like text embeddings: topics, each spread over a few

@@ -1,4 +1,4 @@
-"""Index build and query benchmark (issue 2), on the seed articles and on xquad-en.
+"""Index build and query benchmark, on the seed articles and on xquad-en.
 
 For each corpus it prints: the cold build time of `qa.indexing.update_index` with the real
 model, the build's passages per second next to the raw `SentenceTransformer.encode` rate on

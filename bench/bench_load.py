@@ -1,4 +1,4 @@
-"""Load test of the running app (issue 5.4): many clients asking at once, with an upload mid-run.
+"""Load test of the running app: many clients asking at once, with an upload mid-run.
 
 It starts the real app (`python app.py --port <free> --sources <temp copy of sources/>
 --index <empty temp dir>`) as a subprocess, waits until it serves, and then:
@@ -57,10 +57,8 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
+from common import free_port, revision  # noqa: E402
 from gradio_client import Client  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import free_port, revision  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SOURCES = ROOT / "sources"

@@ -1,4 +1,4 @@
-"""The page with 10,000 articles (issue 9): first render of the collection list, search, next page.
+"""The page with 10,000 articles: first render of the collection list, search, next page.
 
 1. Writes `--articles` (default 10,000) small synthetic articles into WORKDIR/sources, one
    passage each: a title of 3-7 words taken from eval/articles plus the article's number, a
@@ -37,10 +37,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+from common import free_port, stamp, stop, wait_http_200  # noqa: E402
 from playwright.sync_api import Page, sync_playwright
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import free_port, stamp, stop, wait_http_200  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT / "eval" / "articles"

@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import build_big, stamp  # noqa: E402
+from common import build_big, stamp  # noqa: E402
 
 
 def timed_index(sources: Path, index: Path) -> tuple[float, str]:

@@ -25,16 +25,13 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import stamp  # noqa: E402
+from common import stamp  # noqa: E402
 
 from qa import QA  # noqa: E402
 from qa.config import Settings  # noqa: E402

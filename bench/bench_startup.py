@@ -1,4 +1,4 @@
-"""Start-up time and memory of the app (issue 5.3).
+"""Start-up time and memory of the app: launch to a page that answers, where the time goes, and RSS.
 
 1. End to end, `--repeats` times (default 5, median reported): launch `python app.py` on an
    existing index of the seed articles (built once beforehand, in a temp folder) and time
@@ -29,31 +29,23 @@ Run:  .venv/bin/python bench/bench_startup.py [--repeats 3] [--big 100000]
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
 
-for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1"),
-                      ("NO_PROXY", "127.0.0.1,localhost"), ("no_proxy", "127.0.0.1,localhost")):
-    os.environ[_name] = _value
+from common import HOST, ROOT, build_big, free_port, revision, stamp, stop, wait_http_200
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 SEED_SOURCES = ROOT / "sources"
-XQUAD = ROOT.parent / "shared" / "data" / "xquad-en" / "corpus.jsonl"
-HOST = "127.0.0.1"
 QUESTION = "how many troops stay in Kurdistan?"
 START_TIMEOUT_S = 180.0
 # Packages whose import time -X importtime reports (attributed to whichever imports them first).
@@ -61,22 +53,8 @@ PACKAGES = ("gradio", "fastapi", "pandas", "torch", "transformers", "sentence_tr
             "faiss", "bm25s", "Stemmer", "nupunkt", "numpy", "qa")
 
 
-def stamp() -> str:
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S UTC}, nproc={os.cpu_count()}, load average {load}"
 
 
-def revision() -> str:
-    """The commit the app code is at (read-only git), '+changes' if qa/ or app.py differ from it."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "qa", "app.py"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-        return f"commit {head}{' +uncommitted changes in qa/app.py' if dirty else ''}"
-    except (OSError, subprocess.SubprocessError):
-        return "commit unknown"
 
 
 def steps(runs: list[dict], med) -> list[tuple[str, float, float]]:
@@ -90,10 +68,6 @@ def steps(runs: list[dict], med) -> list[tuple[str, float, float]]:
     return rows
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def proc_status(pid: int) -> dict[str, float]:
@@ -130,30 +104,8 @@ def ask_json(http, base: str, question: str, timeout: float = 60.0) -> dict:
     raise RuntimeError("/ask_json: stream ended without an answer")
 
 
-def wait_http_200(http, url: str, proc: subprocess.Popen, launched: float, timeout: float, log: Path) -> float:
-    import httpx
-
-    deadline = launched + timeout
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            if http.get(url, timeout=2.0).status_code == 200:
-                return time.perf_counter() - launched
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"no HTTP 200 after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def launch_once(sources: Path, index: Path, workdir: Path, label: str) -> dict[str, float]:
@@ -283,56 +235,7 @@ def importtime_summary() -> list[tuple[str, float]]:
     return [(name, cumulative[name]) for name in PACKAGES if name in cumulative] + [("(all top-level imports)", total)]
 
 
-# ---------------------------------------------------------------- synthetic big collection
-
-
-def build_big(passages: int, sources: Path, index: Path, per_doc: int = 5, seed: int = 0) -> dict[str, float]:
-    """A synthetic collection of `passages` passages (see the module docstring); returns timings."""
-    import hashlib
-    import random
-
-    import numpy as np
-
-    from qa.config import Settings
-    from qa.lexical import terms
-    from qa.store import Manifest, StoredDocument, write_store
-
-    rng = random.Random(seed)
-    paragraphs = [json.loads(line) for line in XQUAD.read_text(encoding="utf-8").splitlines() if line.strip()]
-    settings = Settings()
-    sources.mkdir(parents=True)
-    t = time.perf_counter()
-    documents, all_terms, sentence = [], [], re.compile(r"[^.!?]+[.!?]+\s*|[^.!?]+$")
-    n_docs = (passages + per_doc - 1) // per_doc
-    for d in range(n_docs):
-        count = min(per_doc, passages - d * per_doc)
-        picked = [rng.choice(paragraphs) for _ in range(count)]
-        title = f"{picked[0]['title'].replace('_', ' ')} report {d}"
-        body = [f"Report {d}-{i}: {p['text'].strip()}" for i, p in enumerate(picked)]
-        text = title + "\n\n" + "\n\n".join(body) + "\n"
-        data = text.encode("utf-8")
-        name = f"doc-{d:06d}.txt"
-        (sources / name).write_bytes(data)
-        units, spans, offset = [], [], len(title) + 2
-        for para in body:
-            first = len(units)
-            for m in sentence.finditer(para):
-                a, b = offset + m.start(), offset + m.start() + len(m.group(0).rstrip())
-                if b > a:
-                    units.append((a, b))
-            spans.append((first, len(units)))
-            all_terms.append(terms(para))
-            offset += len(para) + 2
-        documents.append(StoredDocument(source=name, title=title, date=None, hash=hashlib.sha256(data).hexdigest(),
-                                        text=text, units=tuple(units), passages=tuple(spans)))
-    made = time.perf_counter() - t
-    vectors = np.random.default_rng(seed).standard_normal((passages, 384), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    manifest = Manifest(model=settings.model, dimension=384, chunking=settings.chunking(),
-                        sources={doc.source: doc.hash for doc in documents}, passages=passages)
-    t = time.perf_counter()
-    write_store(index, manifest, documents, vectors, all_terms)
-    return {"documents+terms": made, "write_store": time.perf_counter() - t, "files": n_docs}
+# ---------------------------------------------------------------- a big index's load time (a subprocess)
 
 
 def load_probe(index: str) -> None:

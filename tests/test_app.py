@@ -9,13 +9,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import logging  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AuthenticationError  # noqa: E402
+from helpers import KURDISTAN, free_port  # noqa: E402
 from pdfs import Report, add_paragraph, filler  # noqa: E402
 
 import qa.chat  # noqa: E402
@@ -37,13 +37,6 @@ from qa.readers import supported_types  # noqa: E402
 from qa.uploads import MAX_DOCUMENT_UPLOAD_BYTES, MAX_UPLOAD_BYTES, UPLOAD_LIMITS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-KURDISTAN = "how many troops stay in Kurdistan?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import free_port
 from pdfs import Report, add_paragraph, filler
 from PIL import Image
 
@@ -44,12 +44,6 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is not installed; the browser tests need it", allow_module_level=True)
 
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:

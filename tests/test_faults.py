@@ -1,4 +1,4 @@
-"""Faults and bad input (issue 5): each ends in a clear message and an intact, answering collection.
+"""Faults and bad input: each ends in a clear message and an intact, answering collection.
 
 Bad source files (undecodable, binary, empty, huge, duplicated, symlinked out, vanishing or
 changing while the index is built) and a damaged, unwritable or killed index. Nothing here
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import KURDISTAN, TROMSO, TROMSO_QUESTION
 
 from qa import QA, IndexReport, IndexStoreError, Settings
 from qa.embedding import Embedder
@@ -31,15 +32,8 @@ from qa.store import CURRENT, DOCUMENTS, current_generation, load_store
 
 SEED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
 
-KURDISTAN = "how many troops stay in Kurdistan?"
 SEED_FILES = ("us-military-presence-in-iraq-post-withdrawal.txt", "us-to-withdraw-most-troops-from-iraq.txt")
 
-TROMSO = """Zebra crossing trial begins in Tromsø
-
-The city council of Tromsø painted 17 purple zebra crossings on Tuesday as part of a winter visibility trial.
-Officials said the purple paint stays visible under snow far longer than white paint does.
-"""
-TROMSO_QUESTION = "How many purple zebra crossings did Tromsø paint?"
 LIGHTHOUSE = """Lighthouse keeper retires after forty years
 
 The keeper of the Skarvøy lighthouse, Ingrid Halvorsen, retired on Friday after 41 years of service.

@@ -1,4 +1,4 @@
-"""Fuzz loading and chunking (issue 5): any bytes, any text, no crash and no out-of-bounds passage.
+"""Fuzz loading and chunking: any bytes, any text, no crash and no out-of-bounds passage.
 
 `load_document` on arbitrary bytes written as .txt, .md or .html either raises a
 DocumentError naming the file or returns a Document whose content spans lie in its text;

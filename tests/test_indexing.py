@@ -8,17 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import TROMSO, TROMSO_QUESTION
 
 from qa import QA, Settings
 from qa.embedding import Embedder
 from qa.indexing import update_index
 from qa.store import CURRENT, DENSE, DOCUMENTS, MANIFEST, current_generation, load_store
-
-NEW_ARTICLE = """Zebra crossing trial begins in Tromsø
-
-The city council of Tromsø painted 17 purple zebra crossings on Tuesday as part of a winter visibility trial.
-Officials said the purple paint stays visible under snow far longer than white paint does.
-"""
 
 
 class CountingEmbedder(Embedder):
@@ -53,7 +48,7 @@ def test_only_changed_files_are_embedded(seed_dir: Path, tmp_path: Path, countin
     again = update_index(seed_dir, index, counting)
     assert counting.encoded == 0 and not again.changed_anything and again.unchanged == 2
 
-    (seed_dir / "new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (seed_dir / "new.txt").write_text(TROMSO, encoding="utf-8")
     added = update_index(seed_dir, index, counting)
     assert added.added == ("new.txt",)
     assert counting.encoded == _passages_per_source(index)["new.txt"]
@@ -82,9 +77,9 @@ def test_touching_a_file_without_changing_it_embeds_nothing(seed_dir: Path, tmp_
 
 def test_a_question_notices_new_files(seed_dir: Path, make_qa) -> None:
     qa: QA = make_qa(seed_dir)
-    assert not qa.ask("How many purple zebra crossings did Tromsø paint?").answered
-    (seed_dir / "tromso.txt").write_text(NEW_ARTICLE, encoding="utf-8")
-    answer = qa.ask("How many purple zebra crossings did Tromsø paint?")
+    assert not qa.ask(TROMSO_QUESTION).answered
+    (seed_dir / "tromso.txt").write_text(TROMSO, encoding="utf-8")
+    answer = qa.ask(TROMSO_QUESTION)
     assert answer.answered and answer.passages[0].source == "tromso.txt"
     assert "17 purple zebra crossings" in answer.passages[0].highlight
     (seed_dir / "tromso.txt").unlink()
@@ -150,7 +145,7 @@ def test_failed_write_leaves_the_previous_index_usable(seed_dir: Path, tmp_path:
     index = tmp_path / "index"
     update_index(seed_dir, index, embedder)
     before = current_generation(index)
-    (seed_dir / "tromso.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (seed_dir / "tromso.txt").write_text(TROMSO, encoding="utf-8")
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed mid-write")
