@@ -244,26 +244,17 @@ def update_index(
     embedder: Embedder,
     settings: Settings | None = None,
     progress: Progress | None = None,
-) -> IndexReport:
-    """Bring the index in line with the sources folder; returns what changed."""
-    return sync(sources, index, embedder, settings, progress)[0]
-
-
-def sync(
-    sources: str | Path,
-    index: str | Path,
-    embedder: Embedder,
-    settings: Settings | None = None,
-    progress: Progress | None = None,
+    *,
     loaded: Store | None = None,
     force: frozenset[str] = frozenset(),
     on_commit: Callable[[Store], None] | None = None,
-) -> tuple[IndexReport, Store]:
-    """Like update_index, and also returns the up-to-date store (reusing `loaded` if current).
+) -> IndexReport:
+    """Bring the index in line with the sources folder; returns what changed.
 
-    Files named in `force` are read and embedded again even if unchanged. With `on_commit`,
-    the files done are written before a big file is read, and `on_commit` gets that store,
-    so that they answer while the big one is embedded.
+    Files named in `force` are read and embedded again even if unchanged. `on_commit`, if
+    given, gets each store the update makes answerable: the files done before a big file is
+    read (so that they answer while the big one is embedded), and at the end the up-to-date
+    store (`loaded` itself when it is still current, so nothing is read again).
     """
     settings = settings or Settings()
     root, index_dir = Path(sources), Path(index)
@@ -277,9 +268,10 @@ def sync(
         if report.stale and previous is None:
             raise IndexStoreError(f"{report.stale.split(';')[0]}, and the index there cannot be used "
                                   f"({rebuilt or 'there is none yet'}); make the folder writable or pick another with --index")
-        if previous is not None and not (report.changed_anything and report.stale is None):
-            return report, previous
-        return report, load_store(index_dir)
+        if on_commit is not None:
+            current = previous is not None and not (report.changed_anything and report.stale is None)
+            on_commit(previous if current else load_store(index_dir))
+        return report
 
 
 class _Tracker:

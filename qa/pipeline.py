@@ -38,11 +38,11 @@ from qa.documents import page_range, source_files
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
 from qa.highlighting import answer_phrase, best_sentences
-from qa.indexing import IndexReport, open_index, sync
+from qa.indexing import IndexReport, open_index, update_index
 from qa.lexical import term_set, terms
 from qa.progress import IndexProgress, IndexStatus, Progress
 from qa.readers import supported_types
-from qa.retrieval import Hit, Scorer, search
+from qa.retrieval import Hit, Scorer, rank
 from qa.store import Store, StoredDocument
 
 log = logging.getLogger("qa")
@@ -140,8 +140,8 @@ class QA:
         embedded again even if unchanged."""
         with self._lock:
             signature = self._source_signature()
-            report, self._store = sync(self.sources, self.index, self.embedder, self.settings, progress, self._store,
-                                       frozenset(force), on_commit=self._use)
+            report = update_index(self.sources, self.index, self.embedder, self.settings, progress, loaded=self._store,
+                                  force=frozenset(force), on_commit=self._use)
             # A stale index is retried at the next rescan even if the sources stay as they are.
             self._signature, self._checked = None if report.stale else signature, time.monotonic()
             self._removed &= set(self._store.by_source)
@@ -149,7 +149,7 @@ class QA:
             return report
 
     def _use(self, store: Store) -> None:
-        """Answer from `store` from now on (the part of an update written before a big file)."""
+        """Answer from `store` from now on (an update's result, or its part written before a big file)."""
         self._store = store
 
     def start_update(self, force: Sequence[str] = ()) -> None:
@@ -362,7 +362,7 @@ class QA:
                   reading: Resolution | None = None) -> _Retrieval:
         query_terms = terms(question)
         vector = self.embedder.encode([question])[0]
-        hits = search(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, method, question)
+        hits = rank(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, method, question)
         # Whatever the ranking method, the calibrated model says how well the top passage answers
         # (hybrid hits carry that score already).
         if not hits:

@@ -183,7 +183,7 @@ def candidates(
     k = min(k, n)
     pool: set[int] = set()
     if method != "bm25":
-        pool.update(int(i) for i in store.search(query_vector, k, allowed))
+        pool.update(int(i) for i in store.nearest(query_vector, k, allowed))
     bm25_all = np.zeros(n, dtype=np.float32)
     if store.bm25 is not None and query_terms:
         bm25_all = np.asarray(store.bm25.get_scores(query_terms), dtype=np.float32)
@@ -214,7 +214,7 @@ def add_sentence_signals(store: Store, passages: np.ndarray, features: np.ndarra
                                                           unknown)
 
 
-def search(
+def rank(
     store: Store,
     query_vector: np.ndarray,
     query_terms: list[str],

@@ -161,7 +161,7 @@ class Store:
         first = int(self.doc_first_passage[doc])
         return self.dense.reconstruct_n(first, len(self.documents[doc].passages))
 
-    def search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    def nearest(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """Numbers of the (at most) k passages whose vectors best match the unit `vector`, best
         first; only among `allowed` (a boolean mask over passages) if given.
 

@@ -42,8 +42,8 @@ def test_store_search_ranks_and_filters_like_brute_force(exact_max: int, kind: t
     assert isinstance(store.dense, kind)
     query = vectors[7]
     scores = vectors @ query
-    assert list(store.search(query, 5)) == list(np.argsort(-scores)[:5])
+    assert list(store.nearest(query, 5)) == list(np.argsort(-scores)[:5])
     allowed = np.zeros(500, dtype=bool)
     allowed[[3, 99, 250, 401]] = True
-    assert list(store.search(query, 10, allowed)) == sorted([3, 99, 250, 401], key=lambda i: -scores[i])
+    assert list(store.nearest(query, 10, allowed)) == sorted([3, 99, 250, 401], key=lambda i: -scores[i])
     np.testing.assert_allclose(store.vectors(np.array([3, 401])), vectors[[3, 401]])
