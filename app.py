@@ -13,18 +13,16 @@ Example:
 
 from __future__ import annotations
 
-import os
-
-for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1")):
-    os.environ.setdefault(_name, _value)
-
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import os
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
+
+import qa.offline  # noqa: F401 - sets the offline environment before anything reads it
 
 if TYPE_CHECKING:
     from qa.pipeline import QA

@@ -34,16 +34,10 @@ Run:  .venv/bin/python bench/bench_load.py [--clients 20] [--questions 50]
 
 from __future__ import annotations
 
-import os
-
-# No telemetry from the client or the app, nothing fetched from the internet, no proxy for localhost.
-for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1"),
-                      ("NO_PROXY", "127.0.0.1,localhost"), ("no_proxy", "127.0.0.1,localhost")):
-    os.environ[_name] = _value
-
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
+import os
 import platform  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
@@ -57,7 +51,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
-from common import free_port, revision  # noqa: E402
+from common import free_port, revision  # noqa: E402 - sets the offline environment and no proxy for 127.0.0.1
 from gradio_client import Client  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,6 +14,7 @@ The public API is what this module exports:
     'how many US troops are in Syria?'
 """
 
+import qa.offline  # noqa: F401 - first: sets the offline environment before any library reads it
 from qa.answers import Answer, AnswerSpan, Passage
 from qa.config import Settings
 from qa.conversation import Conversation

@@ -15,11 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import os
-
-for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1")):
-    os.environ.setdefault(_name, _value)
-
 import datetime as dt  # noqa: E402
 import hashlib  # noqa: E402
 import html  # noqa: E402

@@ -27,10 +27,6 @@ from qa.config import DEFAULT_ENCODER, DEFAULT_MODEL, Settings
 from qa.encoders import ENCODERS, Encoder, make_encoder, usable_variant
 from qa.errors import ModelError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 _COUNT_SLICE = 2048  # texts tokenised at a time when counting word pieces
 
 
