@@ -75,6 +75,7 @@ def test_a_build_killed_mid_way_resumes_and_the_old_index_answers_meanwhile(seed
     assert "kept from an interrupted build" in str(report)
 
 
+@pytest.mark.slow
 def test_questions_are_answered_while_an_update_runs(seed_dir: Path, tmp_path: Path, embedder: Embedder) -> None:
     index = tmp_path / "index"
     seen: list[IndexProgress] = []

@@ -74,6 +74,7 @@ def tiny(tmp_path: Path) -> Path:
     return _write(tmp_path / "tiny", corpus, queries, qrels)
 
 
+@pytest.mark.slow
 def test_hybrid_finds_passages_only_a_number_or_name_identifies(tiny: Path, tmp_path: Path) -> None:
     dataset = load_dataset(tiny)
     # PyTorch's vectors rank 19 of 20 first; the int8 ONNX encoder's happen to rank all 20.

@@ -404,6 +404,7 @@ def write_articles(folder: Path, count: int) -> None:
         (folder / f"harbour-{i:03d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_killed_index_update_leaves_the_previous_index_answering(seed_dir: Path, index: Path, tmp_path: Path,
                                                                    embedder: Embedder) -> None:

@@ -7,7 +7,7 @@ see qa.encoders.onnx). `make_encoder` builds one; nothing heavy is imported befo
 Example:
     >>> from qa.embedding import resolve_model
     >>> from qa.encoders import make_encoder
-    >>> encoder = make_encoder(resolve_model("all-MiniLM-L6-v2"), "onnx-int8")
+    >>> encoder = make_encoder(resolve_model("all-MiniLM-L6-v2"), "onnx-fp32")
     >>> encoder.encode(["How many troops stay?"], batch_size=32).shape
     (1, 384)
 """

@@ -237,9 +237,10 @@ def export(model_dir: Path, variant: str, work: Path) -> Path:
     """Export the transformer in `model_dir` to ONNX files in `work`: fused, and quantised to
     int8 for "onnx-int8". Returns the final file. Needs torch, onnx and onnxruntime.
 
-    Example:
+    Example (not run as a doctest: it exports the model, about 10 s; tests/test_embedding.py
+    exports both variants and checks their vectors against torch's):
         >>> from qa.embedding import resolve_model
-        >>> export(Path(resolve_model("all-MiniLM-L6-v2")), "onnx-int8", Path(tempfile.mkdtemp())).name
+        >>> export(Path(resolve_model("all-MiniLM-L6-v2")), "onnx-int8", Path(tempfile.mkdtemp())).name  # doctest: +SKIP
         'int8.onnx'
     """
     import onnx
