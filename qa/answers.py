@@ -2,6 +2,8 @@
 
 Both are plain frozen dataclasses: `to_dict()` gives JSON-able data, `str()` a readable
 terminal view with a source line under each passage and the answering sentence marked.
+`group_passages` joins passages of different articles that state the same fact (the page
+shows them as one result, "also reported by" the others).
 
 Example:
     >>> from qa import ask
@@ -13,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -141,3 +144,35 @@ class Answer:
             n = self.undated_included
             out.append(f"The date filter also searched {n} undated article{'s' if n != 1 else ''}.")
         return out
+
+
+@dataclass
+class PassageGroup:
+    """Passages that say the same thing: the best one leads, the others are "also reported by"."""
+
+    lead: Passage
+    others: list[Passage] = field(default_factory=list)
+
+    def takes(self, p: Passage) -> bool:
+        sources = {self.lead.source, *(o.source for o in self.others)}
+        agree = p.source in self.lead.also_in or self.lead.source in p.also_in
+        return agree and p.source not in sources
+
+
+def group_passages(passages: Sequence[Passage]) -> list[PassageGroup]:
+    """Passages in answer order, each joined to the first better passage of another article that agrees.
+
+    Example:
+        >>> a = Passage("x", "a.txt", "A", None, 0, 1, 0.9, "x", 0, 1, also_in=("b.txt",))
+        >>> b = Passage("y", "b.txt", "B", None, 0, 1, 0.8, "y", 0, 1, also_in=("a.txt",))
+        >>> [(g.lead.source, [o.source for o in g.others]) for g in group_passages([a, b])]
+        [('a.txt', ['b.txt'])]
+    """
+    groups: list[PassageGroup] = []
+    for p in passages:
+        home = next((g for g in groups if g.takes(p)), None)
+        if home is None:
+            groups.append(PassageGroup(p))
+        else:
+            home.others.append(p)
+    return groups

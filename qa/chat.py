@@ -24,13 +24,13 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Mapping, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from qa.answers import Answer, AnswerSpan, Passage  # noqa: E402
+from qa.answers import Answer, AnswerSpan, Passage, PassageGroup, group_passages  # noqa: E402
 from qa.dates import date_filter  # noqa: E402
 from qa.errors import DocumentError, QAError  # noqa: E402
 from qa.pipeline import QA, TRASH, DocumentInfo  # noqa: E402
@@ -52,14 +52,15 @@ NO_ANSWER = "No passage in the articles answers this."
 # Passages longer than this show a window around the answering sentence, the rest on request.
 PREVIEW_CHARS = 700
 CONTEXT_CHARS = 260
+
+
+def _static(name: str) -> str:
+    """A file of qa/static (the page's CSS and its small scripts, kept as files so they read as such)."""
+    return (Path(__file__).parent / "static" / name).read_text(encoding="utf-8").rstrip("\n")
+
+
 # After a reply, scroll the chat so the question and the top of its answer are in view.
-SHOW_REPLY_JS = """() => setTimeout(() => {
-  const answers = document.querySelectorAll('#qa-chat .qa-answer');
-  const last = answers[answers.length - 1];
-  let box = last && last.parentElement;
-  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
-  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 90;
-}, 60)"""
+SHOW_REPLY_JS = _static("show-reply.js")
 # Documents longer than this are shown as a window around the passage in the full view.
 DOCUMENT_VIEW_CHARS = 40_000
 # Around a cited passage, its article is shown this far either side: every reply carries it,
@@ -84,73 +85,15 @@ UPLOAD_WAIT_SECONDS = 2.0
 MAX_SAVED_TURNS = 100
 # Gradio refuses a file over max_file_size in the browser with one message (a toast) but leaves the
 # upload box in an error state: clear that state, so the box takes the next file as usual.
-RESET_UPLOAD_JS = """() => new MutationObserver(() => {
-  const box = document.getElementById('qa-upload');
-  if (box && box.querySelector('.error')) box.querySelector('.clear-status button')?.click();
-}).observe(document.body, {subtree: true, childList: true})"""
+RESET_UPLOAD_JS = _static("reset-upload.js")
 # "open" on a PDF citation also shows its page: a click that opens such a citation sends the passage
 # (the value of the hidden button in its summary) to the server, as a click event of #qa-page-opener.
-OPEN_PAGE_JS = """
-const first = !window.qaOpenPage;
-window.qaOpenPage = (cite) => trigger('click', {cite});
-if (first) document.addEventListener('click', (event) => {
-  const summary = event.target.closest('#qa-chat summary');
-  const cite = summary && !summary.parentElement.open && summary.querySelector('button.qa-cite');
-  if (cite) window.qaOpenPage(cite.value);
-});
-"""
-SHOW_PAGE_JS = "() => document.getElementById('qa-page-view')?.scrollIntoView({block: 'nearest'})"
+OPEN_PAGE_JS = _static("open-page.js")
+SHOW_PAGE_JS = _static("show-page.js")
 # The last this many cited pages drawn are kept (as PNG files) for when they are shown again.
 PAGE_CACHE = 32
 
-CSS = """
-.qa-answer { line-height: 1.55; }
-.qa-answer p { margin: 0; }
-.qa-note { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 0.4em; }
-.qa-none { border-left: 3px solid #d97706; background: rgba(217, 119, 6, 0.09); padding: 0.45em 0.75em;
-           margin-bottom: 0.6em; border-radius: 4px; }
-.qa-none-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
-.qa-passage { padding: 0.55em 0 0.65em; }
-.qa-passage + .qa-passage { border-top: 1px solid var(--border-color-primary); }
-.qa-miss .qa-text { color: var(--body-text-color-subdued); }
-.qa-head { font-weight: 700; font-size: 1.02em; }
-.qa-num { color: var(--color-accent); margin-right: 0.35em; }
-.qa-source { color: var(--body-text-color-subdued); font-size: 0.85em; }
-details.qa-doc > summary, details.qa-more > summary, details.qa-wording > summary { cursor: pointer; }
-.qa-open { text-decoration: underline; }
-.qa-score { opacity: 0.75; }
-.qa-text { margin-top: 0.3em; }
-.qa-para { display: block; height: 0.55em; }
-.qa-answer mark, .qa-docview mark { background: #fde68a; color: #1f2937; padding: 0 0.12em; border-radius: 2px; }
-.qa-inpassage { background: rgba(59, 130, 246, 0.13); }
-.qa-doctext { max-height: 22em; overflow: auto; font-size: 0.9em; padding: 0.6em 0.8em; margin-top: 0.3em;
-              background: var(--background-fill-secondary); border-radius: 6px; }
-details.qa-more > summary, details.qa-wording > summary { color: var(--body-text-color-subdued); font-size: 0.85em; }
-.qa-also { font-size: 0.92em; margin-top: 0.45em; padding-left: 0.7em; border-left: 2px solid var(--border-color-primary); }
-.qa-error { color: #b91c1c; }
-.qa-answer-phrase { margin-top: 0.3em; }
-.qa-phrase { font-weight: 700; }
-.qa-ok { color: #15803d; }
-.qa-collection { padding: 0.2em 0.2em 0; }
-.qa-collection .qa-title { font-size: 1.05em; }
-.qa-collection ol { margin: 0.3em 0 0 0; padding: 0 0 0 2.6em; max-height: 60vh; overflow-y: auto; }
-.qa-collection li { margin-bottom: 0.35em; line-height: 1.35; min-width: 0; }
-.qa-collection .qa-item { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.qa-collection .qa-source { display: block; overflow: hidden; text-overflow: ellipsis; }
-.qa-range { color: var(--body-text-color-subdued); font-size: 0.85em; }
-.qa-warn { display: block; color: #b45309; font-size: 0.85em; }
-.qa-status-line { font-size: 0.9em; color: var(--body-text-color-subdued); }
-.qa-status-line.qa-busy { color: var(--color-accent); }
-/* Gradio (6.31) shows a timer on an event's outputs even with show_progress="hidden"; these follow
-   the collection every few seconds, so no timer flickers on them. */
-#qa-status [data-testid="status-tracker"], #qa-collection [data-testid="status-tracker"],
-#qa-reader [data-testid="status-tracker"], #qa-filter-sources [data-testid="status-tracker"] { display: none !important; }
-.qa-docview { max-height: 30em; overflow: auto; font-size: 0.92em; line-height: 1.5; }
-#qa-page-opener { display: none; }
-.qa-key { padding: 0 0.3em; border-radius: 2px; color: #1f2937; }
-.qa-key-passage { background: rgba(255, 214, 0, 0.45); }
-.qa-key-sentence { background: rgba(255, 120, 0, 0.55); }
-"""
+CSS = _static("chat.css")
 
 
 def theme() -> gr.themes.Base:
@@ -368,39 +311,6 @@ class PageImages:
         return target
 
 
-@dataclass
-class _Group:
-    """Passages that say the same thing: the best one leads, the others are "also reported by"."""
-
-    lead: Passage
-    others: list[Passage] = field(default_factory=list)
-
-    def takes(self, p: Passage) -> bool:
-        sources = {self.lead.source, *(o.source for o in self.others)}
-        agree = p.source in self.lead.also_in or self.lead.source in p.also_in
-        return agree and p.source not in sources
-
-
-def group_passages(passages: Sequence[Passage]) -> list[_Group]:
-    """Passages in answer order, each joined to the first better passage of another article that agrees.
-
-    Example:
-        >>> from qa.answers import Passage
-        >>> a = Passage("x", "a.txt", "A", None, 0, 1, 0.9, "x", 0, 1, also_in=("b.txt",))
-        >>> b = Passage("y", "b.txt", "B", None, 0, 1, 0.8, "y", 0, 1, also_in=("a.txt",))
-        >>> [(g.lead.source, [o.source for o in g.others]) for g in group_passages([a, b])]
-        [('a.txt', ['b.txt'])]
-    """
-    groups: list[_Group] = []
-    for p in passages:
-        home = next((g for g in groups if g.takes(p)), None)
-        if home is None:
-            groups.append(_Group(p))
-        else:
-            home.others.append(p)
-    return groups
-
-
 def _doc_details(p: Passage, document: Callable[[str], str] | None, label: str) -> str:
     """The source line; opening it shows the whole document with the passage marked, and for a PDF
     its page too (the summary's hidden button names the passage: OPEN_PAGE_JS sends it)."""
@@ -416,7 +326,7 @@ def _doc_details(p: Passage, document: Callable[[str], str] | None, label: str) 
             f'{"page" if paged else "article"}</span>{cite}</summary><div class="qa-doctext">{body}</div></details>')
 
 
-def _also(group: _Group, documents: Mapping[str, DocumentInfo], document: Callable[[str], str] | None) -> str:
+def _also(group: PassageGroup, documents: Mapping[str, DocumentInfo], document: Callable[[str], str] | None) -> str:
     """The "also reported by" block: agreeing passages shown, other agreeing articles named."""
     items = []
     for o in group.others:
@@ -432,7 +342,7 @@ def _also(group: _Group, documents: Mapping[str, DocumentInfo], document: Callab
     return f'<div class="qa-also">Also reported by {"".join(items)}</div>' if items else ""
 
 
-def _render_group(n: int, group: _Group, documents: Mapping[str, DocumentInfo],
+def _render_group(n: int, group: PassageGroup, documents: Mapping[str, DocumentInfo],
                   document: Callable[[str], str] | None = None, missed: bool = False) -> str:
     """One cited passage as HTML: [n] title, source line (opens the article), text, agreeing sources."""
     p = group.lead

@@ -1,0 +1,1 @@
+() => document.getElementById('qa-page-view')?.scrollIntoView({block: 'nearest'})
