@@ -65,13 +65,13 @@ STAGES = [
     ("chunk (sentences + token counts)", "qa/chunking.py", "chunk"),
     ("  of which token counting", "qa/embedding.py", "count_tokens"),
     ("fit titles", "qa/indexing.py", "_fit_title"),
-    ("load previous index", "qa/store.py", "load_store"),
+    ("load previous index", "qa/stores/local.py", "load_store"),
     ("embed (Embedder.encode)", "qa/embedding.py", "encode"),
     ("BM25 terms (qa.lexical.terms)", "qa/lexical.py", "terms"),
-    ("write store", "qa/store.py", "write_store"),
-    ("  of which BM25 build + save", "qa/store.py", "build_bm25"),
-    ("  of which checksums", "qa/store.py", "_sha256"),
-    ("  of which fsync", "qa/store.py", "_fsync_tree"),
+    ("write store", "qa/stores/local.py", "write_store"),
+    ("  of which BM25 build + save", "qa/stores/local.py", "build_bm25"),
+    ("  of which checksums", "qa/stores/local.py", "_sha256"),
+    ("  of which fsync", "qa/stores/local.py", "_fsync_tree"),
 ]
 
 

@@ -37,9 +37,9 @@ from qa import QA  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embedding import Embedder  # noqa: E402
 from qa.evaluation import load_dataset, write_sources  # noqa: E402
-from qa.indexing import embedding_text  # noqa: E402
 from qa.lexical import terms  # noqa: E402
-from qa.store import StoredDocument, load_store, read_manifest, write_store  # noqa: E402
+from qa.stores.base import embedding_text  # noqa: E402
+from qa.stores.local import StoredDocument, load_store, read_manifest, write_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT.parent / "shared" / "data" / "news-2023"

@@ -17,7 +17,7 @@
    passages with the real model would take far too long on this CPU, so a synthetic
    collection is written instead: source files made of xquad-en paragraphs (shuffled, each
    stamped with a unique number so every file differs), one passage per paragraph, random
-   unit vectors as embeddings, real BM25 terms, written through `qa.store.write_store` with a
+   unit vectors as embeddings, real BM25 terms, written through `qa.stores.local.write_store` with a
    manifest that matches the files' hashes and the current settings, so the app opens it
    as an up-to-date index (nothing re-embedded). Answers on it are meaningless; the start-up
    time, store load time and memory are real.
@@ -179,7 +179,7 @@ def driver(sources: str, index: str, overlap: bool) -> None:
         mark("imports: gradio + qa.chat (joined)")
     from qa.chat import build_app, launch_options, warm_up
     from qa.pipeline import QA
-    from qa.store import load_store
+    from qa.stores.local import load_store
 
     a = time.time()
     qa = QA(sources, index, embedder=embedder)
@@ -242,7 +242,7 @@ def load_probe(index: str) -> None:
     """In a fresh process: time load_store twice and report memory before and after."""
     import faiss  # noqa: F401  - imported before the first timing, as in the app
 
-    from qa.store import load_store
+    from qa.stores.local import load_store
 
     before = proc_status(os.getpid())["VmRSS"]
     times = []

@@ -53,7 +53,8 @@ from qa.evaluation import (
 from qa.indexing import update_index
 from qa.lexical import terms
 from qa.retrieval import FEATURES, FIRST_STAGE, Scorer, add_sentence_signals, candidates
-from qa.store import Store, load_store
+from qa.stores import Filter, IndexBackend
+from qa.stores.local import load_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -84,13 +85,12 @@ def collect(name: str, workdir: Path, embedder: Embedder) -> list[Asked]:
     fit = [q for q in dataset.questions if split_of(q.id) == "fit"]
     negatives = hidden_negatives(dataset, fit)
     vectors = embedder.encode([q.text for q in fit], batch_size=64)
-    stem_doc = {Path(d.source).stem: i for i, d in enumerate(store.documents)}
+    stem_source = {Path(d.source).stem: d.source for d in store.documents}
     out = []
     for q, neg, v in zip(fit, negatives, vectors):
         out.append(_asked(name, store, q, v, None, False))
-        hidden = np.ones(len(store.documents), dtype=bool)
-        hidden[[stem_doc[s] for s in neg.hidden if s in stem_doc]] = False
-        out.append(_asked(name, store, q, v, hidden[store.passage_doc], True))
+        hidden = Filter(exclude=frozenset(stem_source[s] for s in neg.hidden if s in stem_source))
+        out.append(_asked(name, store, q, v, hidden, True))
     # Questions about topics the collection lacks altogether: the other Wikipedia set's
     # questions about articles this one does not hold (their fit half).
     other = OFF_TOPIC.get(name)
@@ -101,14 +101,15 @@ def collect(name: str, workdir: Path, embedder: Embedder) -> list[Asked]:
     return out
 
 
-def _asked(name: str, store: Store, q: Question, vector: np.ndarray, allowed, negative: bool) -> Asked:
+def _asked(name: str, store: IndexBackend, q: Question, vector: np.ndarray, where: Filter | None,
+           negative: bool) -> Asked:
     query_terms = terms(q.text)
-    passages, features = candidates(store, vector, query_terms, Settings().candidates, allowed)
+    passages, features = candidates(store, vector, query_terms, Settings().candidates, where)
     add_sentence_signals(store, passages, features, np.arange(len(passages)), query_terms, q.text)
     label, correct = np.zeros(len(passages)), np.zeros(len(passages))
     for r, p in enumerate(passages):
-        doc, i = store.locate(int(p))
-        start, end = doc.passage_span(i)
+        doc = store.document(p.source)
+        start, end = doc.passage_span(p.number)
         relevant = Path(doc.source).stem in q.relevant
         holds = highlight_hit(doc.text[start:end], q.answers)
         if not negative:

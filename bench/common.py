@@ -85,7 +85,7 @@ def build_big(passages: int, sources: Path, index: Path, per_doc: int = 5, seed:
 
     from qa.config import Settings
     from qa.lexical import terms
-    from qa.store import Manifest, StoredDocument, write_store
+    from qa.stores.local import Manifest, StoredDocument, write_store
 
     rng = random.Random(seed)
     paragraphs = [json.loads(line) for line in XQUAD.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -19,6 +19,11 @@ class IndexStoreError(QAError):
     """The index on disk is missing, damaged or cannot be written."""
 
 
+class IndexUnavailableError(IndexStoreError):
+    """The index cannot be reached right now (a server down or refusing, a folder another
+    process holds): nothing is rebuilt; the user fixes the cause and tries again."""
+
+
 class ModelError(QAError):
     """The embedding model cannot be loaded or does not fit the index."""
 

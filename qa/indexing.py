@@ -2,10 +2,10 @@
 
 `update_index` scans the sources, compares each file's content hash with the one stored
 for it in the index, loads, cleans and chunks the new and changed files, embeds only their
-passages (in batches, while later files are still being read), carries the vectors of
-unchanged files over, and writes a new generation of the index (see qa.store). A different
-model or different chunking settings, or a damaged index, means a full rebuild, with a message
-saying why.
+passages (in batches, while later files are still being read), and applies the changes
+to the index backend (`qa.stores`: a local folder keeps unchanged files' vectors and writes
+a new generation). A different model or different chunking settings, or a damaged index,
+means a full rebuild, with a message saying why.
 
 Example:
     >>> from qa.indexing import update_index
@@ -16,15 +16,12 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import logging
 import multiprocessing
 import multiprocessing.pool
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,11 +33,11 @@ from qa.chunking import chunk
 from qa.config import SUPPORTED_SUFFIXES, Settings
 from qa.documents import Document, load_document, source_files
 from qa.embedding import Embedder
-from qa.errors import DocumentError, IndexStoreError, ModelError, SourcesError
-from qa.lexical import terms
+from qa.errors import DocumentError, IndexStoreError, IndexUnavailableError, ModelError, SourcesError
 from qa.progress import IndexProgress, Progress
 from qa.readers import supported_types
-from qa.store import Manifest, Store, StoredDocument, TermIds, load_store, read_manifest, write_store
+from qa.stores import Changes, IndexBackend, IndexInfo, IndexLocation, StoredDocument, locate
+from qa.stores.base import embedding_text
 
 log = logging.getLogger("qa")
 
@@ -138,11 +135,6 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def embedding_text(title: str, passage: str) -> str:
-    """What the model sees for a passage: its document's title, then the passage."""
-    return f"{title}\n{passage}" if title else passage
-
-
 def _fit_title(title: str, embedder: Embedder, max_tokens: int) -> str:
     """The title cut at a word boundary to at most max_tokens word pieces."""
     words = title.split()
@@ -181,60 +173,47 @@ class PassageTexts(Sequence[str]):
         return embedding_text(self.title, self.doc.text[start:end])
 
 
-@contextlib.contextmanager
-def _writer_lock(index_dir: Path) -> Iterator[bool]:
-    """Hold the index's writer lock (one update at a time); yields False if it can't be taken."""
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        yield False
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield True
-    finally:
-        os.close(fd)
-
-
-def _previous(index_dir: Path, embedder: Embedder, settings: Settings, loaded: Store | None) -> tuple[Store | None, str | None]:
+def _previous(location: IndexLocation, embedder: Embedder, settings: Settings,
+              loaded: IndexBackend | None) -> tuple[IndexBackend | None, str | None]:
     """The index to update from, or None with the reason for a full rebuild.
 
-    `loaded` is reused instead of reading the index again when it is the generation in use.
+    `loaded` is reused instead of reading the index again when it is the one in use.
     """
     try:
-        manifest = read_manifest(index_dir)
-        if manifest is None:
+        info = location.info()
+        if info is None:
             return None, None
         # The dimension is only compared once the model is loaded anyway: loading it just to
         # confirm an up-to-date index would cost seconds.
-        if manifest.model != embedder.name or (embedder.loaded and manifest.dimension != embedder.dimension):
-            return None, (f"the index was built with model {manifest.model!r} ({manifest.dimension}-d), "
+        if info.model != embedder.name or (embedder.loaded and info.dimension != embedder.dimension):
+            return None, (f"the index was built with model {info.model!r} ({info.dimension}-d), "
                           f"now {embedder.name!r} ({embedder.dimension}-d)")
-        if manifest.chunking != settings.chunking():
-            return None, f"chunking settings changed from {manifest.chunking} to {settings.chunking()}"
-        if manifest.encoder != embedder.variant:
-            return None, f"the index was embedded with encoder {manifest.encoder!r}, now {embedder.variant!r}"
-        if loaded is not None and loaded.manifest == manifest:
-            return loaded, None
-        return load_store(index_dir), None
+        if info.chunking != settings.chunking():
+            return None, f"chunking settings changed from {info.chunking} to {settings.chunking()}"
+        if info.encoder != embedder.variant:
+            return None, f"the index was embedded with encoder {info.encoder!r}, now {embedder.variant!r}"
+        return location.open(loaded), None
+    except IndexUnavailableError:
+        raise  # a server that is down is no reason to rebuild it
     except IndexStoreError as exc:
         return None, f"the index could not be used: {exc}"
 
 
-def open_index(index: str | Path, embedder: Embedder) -> Store | None:
-    """The index as it is on disk, if it can answer questions with `embedder`'s model; else None.
+def open_index(index: str | Path, embedder: Embedder) -> IndexBackend | None:
+    """The index as it is (a folder or another engine's, see qa.stores.locate), if it can answer
+    questions with `embedder`'s model; else None.
 
     Used to answer at once while an update runs: other chunking settings do not matter for
     that, another model does (its question vectors would not match).
     """
+    location = locate(index)
     try:
-        manifest = read_manifest(Path(index))
-        if manifest is None or manifest.model != embedder.name:
+        info = location.info()
+        if info is None or info.model != embedder.name:
             return None
-        return load_store(index)
+        return location.open()
     except IndexStoreError as exc:
-        log.warning("the index in %s cannot be used until it is rebuilt: %s", index, exc)
+        log.warning("the index in %s cannot be used until it is rebuilt: %s", location, exc)
         return None
 
 
@@ -245,32 +224,32 @@ def update_index(
     settings: Settings | None = None,
     progress: Progress | None = None,
     *,
-    loaded: Store | None = None,
+    loaded: IndexBackend | None = None,
     force: frozenset[str] = frozenset(),
-    on_commit: Callable[[Store], None] | None = None,
+    on_commit: Callable[[IndexBackend], None] | None = None,
 ) -> IndexReport:
     """Bring the index in line with the sources folder; returns what changed.
 
-    Files named in `force` are read and embedded again even if unchanged. `on_commit`, if
-    given, gets each store the update makes answerable: the files done before a big file is
-    read (so that they answer while the big one is embedded), and at the end the up-to-date
-    store (`loaded` itself when it is still current, so nothing is read again).
+    `index` is a folder or another engine's index string (qa.stores.locate). Files named in
+    `force` are read and embedded again even if unchanged. `on_commit`, if given, gets each
+    index the update makes answerable: the files done before a big file is read (so that
+    they answer while the big one is embedded), and at the end the up-to-date index
+    (`loaded` itself when it is still current, so nothing is read again).
     """
     settings = settings or Settings()
-    root, index_dir = Path(sources), Path(index)
+    root, location = Path(sources), locate(index)
     scan = scan_sources(root, settings)
-    with _writer_lock(index_dir) as writable:
-        previous, rebuilt = _previous(index_dir, embedder, settings, loaded)
+    with location.lock() as writable:
+        previous, rebuilt = _previous(location, embedder, settings, loaded)
         if rebuilt:
             log.warning("rebuilding the index: %s", rebuilt)
-        report = _update(root, index_dir, scan, previous, rebuilt, writable, embedder, settings, progress, force,
-                         on_commit)
+        report, current = _update(root, location, scan, previous, rebuilt, writable, embedder, settings, progress,
+                                  force, on_commit)
         if report.stale and previous is None:
             raise IndexStoreError(f"{report.stale.split(';')[0]}, and the index there cannot be used "
                                   f"({rebuilt or 'there is none yet'}); make the folder writable or pick another with --index")
-        if on_commit is not None:
-            current = previous is not None and not (report.changed_anything and report.stale is None)
-            on_commit(previous if current else load_store(index_dir))
+        if on_commit is not None and current is not None:
+            on_commit(current)
         return report
 
 
@@ -312,21 +291,23 @@ class _Tracker:
 class _Embedding:
     """Embeds passages in batches while documents are still being read (streaming), so a big
     update never holds every passage waiting for the model. Vectors already in the checkpoint
-    of an interrupted build are taken from it; new ones are added to it batch by batch."""
+    of an interrupted build are taken from it; new ones are added to it batch by batch.
+    Nothing is embedded when the update cannot be written (`active` False)."""
 
     def __init__(self, embedder: Embedder, settings: Settings, checkpoint: Checkpoint | None,
-                 tracker: _Tracker) -> None:
+                 tracker: _Tracker, active: bool) -> None:
         self.embedder, self.settings, self.checkpoint, self.tracker = embedder, settings, checkpoint, tracker
+        self.active = active
         self.pending: list[tuple[str, int, str]] = []  # (source, passage number, text)
         self.vectors: dict[str, np.ndarray] = {}
         self.embedded = self.resumed = 0
 
     def add(self, rel: str, texts: Sequence[str]) -> None:
-        if self.checkpoint is None:
+        if not self.active:
             return
         self.vectors[rel] = np.empty((len(texts), self.embedder.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
-            saved = self.checkpoint.get(text)
+            saved = self.checkpoint.get(text) if self.checkpoint is not None else None
             if saved is not None:
                 self.vectors[rel][i] = saved
                 self.resumed += 1
@@ -339,13 +320,14 @@ class _Embedding:
         self.tracker.report()
 
     def flush(self) -> None:
-        if not self.pending or self.checkpoint is None:
+        if not self.pending:
             return
         texts = [t for _, _, t in self.pending]
         vectors = self.embedder.encode(texts, self.settings.batch_size)
         for (rel, i, _), vector in zip(self.pending, vectors):
             self.vectors[rel][i] = vector
-        self.checkpoint.add(texts, vectors)
+        if self.checkpoint is not None:
+            self.checkpoint.add(texts, vectors)
         self.embedded += len(texts)
         self.pending = []
         self.tracker.done = self.embedded + self.resumed
@@ -365,15 +347,18 @@ def _digests(scan: _Scan, skipped: list[str]) -> dict[str, tuple[str, int]]:
     return out
 
 
-def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, rebuilt: str | None,
+def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBackend | None, rebuilt: str | None,
             writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None,
-            force: frozenset[str] = frozenset(), on_commit: Callable[[Store], None] | None = None) -> IndexReport:
+            force: frozenset[str] = frozenset(), on_commit: Callable[[IndexBackend], None] | None = None,
+            ) -> tuple[IndexReport, IndexBackend | None]:
+    """Read, embed and apply what changed; returns the report and the index to answer from
+    (None when nothing could be written and there was nothing before)."""
     old = {d.source: d for d in previous.documents} if previous else {}
     skipped, warnings = list(scan.skipped), []
     kept: dict[str, StoredDocument] = {}
     fresh: dict[str, StoredDocument] = {}
     seen_hashes: dict[str, str] = {}
-    can_write = writable and os.access(index_dir, os.W_OK)
+    can_write = writable and location.writable()
     digests = _digests(scan, skipped)
     # Files already indexed go first, so a new copy of one is the duplicate, not the original.
     todo = []
@@ -387,19 +372,29 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
             kept[rel] = old[rel]
         else:
             todo.append(rel)
-    checkpoint = Checkpoint(index_dir, embedder.label, embedder.dimension) if can_write and todo else None
+    work_dir = location.work_dir()
+    checkpoint = (Checkpoint(work_dir, embedder.label, embedder.dimension)
+                  if can_write and todo and work_dir is not None else None)
     tracker = _Tracker(progress, len(todo), sum(digests[r][1] for r in todo))
-    embedding = _Embedding(embedder, settings, checkpoint, tracker)
+    embedding = _Embedding(embedder, settings, checkpoint, tracker, can_write)
     reader = _Reader(root, settings)
+    info = IndexInfo(embedder.name, embedder.dimension, embedder.variant, settings.chunking())
+    current = previous if previous is not None else location.create(info)
+    applied: set[str] = set()
+
+    def apply(removes: set[str]) -> IndexBackend:
+        embedding.flush()
+        upserts = [(fresh[r], embedding.vectors[r]) for r in sorted(fresh) if r not in applied]
+        applied.update(fresh)
+        return current.apply(Changes(upserts, frozenset(removes)))
+
     try:
         # Small files first (by name), then big ones (smallest first); before a big one, what is
-        # done is written, so that it answers meanwhile.
+        # done is applied, so that it answers meanwhile (changed files answer as they were).
         for rel in sorted(todo, key=lambda r: (_big(digests[r][1]), r)):
-            if on_commit is not None and fresh and checkpoint is not None and digests[rel][1] >= INLINE_READ_BYTES:
-                embedding.flush()
-                carried = {**{r: d for r, d in old.items() if r in digests and r not in fresh}, **kept}
-                _write(index_dir, {**carried, **fresh}, carried, previous, embedding.vectors, embedder, settings)
-                on_commit(load_store(index_dir))
+            if on_commit is not None and fresh and can_write and digests[rel][1] >= INLINE_READ_BYTES:
+                current = apply(set(old) - set(digests))
+                on_commit(current)
             tracker.current = rel
             tracker.report()
             document = reader.read(rel, scan.files[rel], skipped)
@@ -429,37 +424,20 @@ def _update(root: Path, index_dir: Path, scan: _Scan, previous: Store | None, re
         warnings=tuple(warnings), passages=sum(len(d.passages) for d in documents), documents=len(documents),
         rebuilt=rebuilt, embedded=embedding.embedded, resumed=embedding.resumed)
     if not report.changed_anything and previous is not None:
-        return report
+        return report, previous
     if not can_write:
-        stale = f"the index folder {index_dir} is not writable; answers come from the index as it was"
+        stale = f"the index folder {location} is not writable; answers come from the index as it was"
         log.warning(stale)
-        return replace(report, stale=stale)
-    _write(index_dir, {**kept, **fresh}, kept, previous, embedding.vectors, embedder, settings)
+        return replace(report, stale=stale), previous
+    current = apply(set(old) - set(kept) - set(fresh))
     if checkpoint is not None:
         checkpoint.clear()
-    return report
+    return report, current
 
 
 def _big(size: int) -> int:
     """A file's size if it is read in the helper process, else 0 (for the reading order)."""
     return size if size >= INLINE_READ_BYTES else 0
-
-
-def _write(index_dir: Path, by_source: dict[str, StoredDocument], carried: dict[str, StoredDocument],
-           previous: Store | None, fresh_vectors: dict[str, np.ndarray], embedder: Embedder, settings: Settings) -> None:
-    """Write a generation of these documents: `carried` ones with their vectors from `previous`."""
-    order = sorted(by_source)
-    documents = [by_source[r] for r in order]
-    vectors = _vector_blocks(order, carried, previous, fresh_vectors)
-    # BM25 sees each passage with its document's title, as the embedder does.
-    passage_terms = TermIds()
-    for d in documents:
-        for s, e in map(d.passage_span, range(len(d.passages))):
-            passage_terms.add(terms(embedding_text(d.title, d.text[s:e])))
-    manifest = Manifest(model=embedder.name, dimension=embedder.dimension, chunking=settings.chunking(),
-                        sources={d.source: d.hash for d in documents}, passages=sum(map(len, vectors)),
-                        encoder=embedder.variant)
-    write_store(index_dir, manifest, documents, vectors, passage_terms)
 
 
 class _Reader:
@@ -505,16 +483,3 @@ def _load(path: Path, root: Path, max_bytes: int) -> tuple[Document, str]:
     """Load one file (in the reader process); returns the document and the sha256 of its bytes."""
     data = path.read_bytes()
     return load_document(path, root, max_bytes=max_bytes, data=data), hashlib.sha256(data).hexdigest()
-
-
-def _vector_blocks(order: list[str], kept: dict[str, StoredDocument], previous: Store | None,
-                   fresh: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Each document's vectors in document order: carried over for kept documents, new ones for the rest."""
-    blocks = []
-    for rel in order:
-        if rel in kept:
-            assert previous is not None
-            blocks.append(previous.document_vectors(previous.by_source[rel]))
-        else:
-            blocks.append(fresh[rel])
-    return blocks

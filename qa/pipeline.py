@@ -43,7 +43,7 @@ from qa.lexical import term_set, terms
 from qa.progress import IndexProgress, IndexStatus, Progress
 from qa.readers import supported_types
 from qa.retrieval import Hit, Scorer, rank
-from qa.store import Store, StoredDocument
+from qa.stores import Filter, IndexBackend, StoredDocument, index_spec
 
 log = logging.getLogger("qa")
 
@@ -90,7 +90,8 @@ class QA:
 
     Args:
         sources: folder of articles and documents (`qa.readers.supported_types()`; default: `settings.sources`).
-        index: folder where the index is kept, created if needed (default: `settings.index`).
+        index: folder where the index is kept, created if needed (default: `settings.index`), or
+            another engine's index string: `qdrant://host:6333/collection`, `qdrant+file:PATH`.
         settings: model, chunking and ranking settings (defaults: `Settings()`).
         embedder: an `Embedder` to share between instances (it loads its model once).
         scorer: the ranking and abstention model (defaults: the calibrated `Scorer()`).
@@ -111,12 +112,12 @@ class QA:
     ) -> None:
         self.settings = settings or Settings()
         self.sources = Path(sources if sources is not None else self.settings.sources)
-        self.index = Path(index if index is not None else self.settings.index)
+        self.index = index_spec(index if index is not None else self.settings.index)
         self.embedder = embedder or Embedder(self.settings.model, encoder=self.settings.encoder)
         self.scorer = scorer or Scorer()
         self._lock = threading.RLock()  # held by whoever is updating the index
         self._starting = threading.Lock()  # guards the background worker's bookkeeping
-        self._store: Store | None = None
+        self._store: IndexBackend | None = None
         self._checked = 0.0
         self._signature: tuple | None = None
         self._worker: threading.Thread | None = None
@@ -144,11 +145,11 @@ class QA:
                                   force=frozenset(force), on_commit=self._use)
             # A stale index is retried at the next rescan even if the sources stay as they are.
             self._signature, self._checked = None if report.stale else signature, time.monotonic()
-            self._removed &= set(self._store.by_source)
+            self._removed = {s for s in self._removed if self._store.document(s) is not None}
             self.last_report, self._error = report, None
             return report
 
-    def _use(self, store: Store) -> None:
+    def _use(self, store: IndexBackend) -> None:
         """Answer from `store` from now on (an update's result, or its part written before a big file)."""
         self._store = store
 
@@ -236,7 +237,7 @@ class QA:
     def _source_path(self, source: str) -> Path:
         """The file of a source in the collection, or SourcesError."""
         store = self._store
-        if store is None or source not in store.by_source or source in self._removed:
+        if store is None or store.document(source) is None or source in self._removed:
             raise SourcesError(f"no article {source!r} in the collection")
         path = self.sources / source
         if not path.is_file():
@@ -254,7 +255,7 @@ class QA:
             entries.append((rel, st.st_size, st.st_mtime_ns))
         return tuple(entries)
 
-    def _current_store(self) -> Store:
+    def _current_store(self) -> IndexBackend:
         """The store as it is now; a change in the sources starts a background update.
 
         A question waits for that update at most `Settings.update_wait_seconds` (enough for
@@ -285,10 +286,10 @@ class QA:
 
     def document_text(self, source: str) -> str:
         """The text that passage offsets of `source` refer to (for HTML: the extracted text)."""
-        store = self._current_store()
-        if source not in store.by_source:
+        doc = self._current_store().document(source)
+        if doc is None:
             raise SourcesError(f"{source} is not in the index")
-        return store.documents[store.by_source[source]].text
+        return doc.text
 
     # -- asking -----------------------------------------------------------------------
 
@@ -335,20 +336,20 @@ class QA:
             raise SourcesError(f"no documents to search in {self.sources}: add {supported_types()} files")
         scope = self._scope(store, _check_sources(store, sources, self._removed), since, until, include_undated)
         earlier = [h for h in history if isinstance(h, str) and h.strip()]
-        options = readings(text, earlier, self._previous_answer_text(store, text, earlier, scope.allowed)) if earlier else []
+        options = readings(text, earlier, self._previous_answer_text(store, text, earlier, scope.where)) if earlier else []
         if options and options[0].fragment:
             # A fragment ("what about France?") is no question on its own: its completion is what was asked.
-            best = self._retrieve(store, options[0].question, scope.allowed, method, options[0])
+            best = self._retrieve(store, options[0].question, scope.where, method, options[0])
         else:
             # A whole question is re-read only when the articles support a re-reading clearly better.
-            best = typed = self._retrieve(store, text, scope.allowed, method)
+            best = typed = self._retrieve(store, text, scope.where, method)
             for reading in options:
-                found = self._retrieve(store, reading.question, scope.allowed, method, reading)
+                found = self._retrieve(store, reading.question, scope.where, method, reading)
                 if found.support >= typed.support + REWRITE_MARGIN and found.support > best.support:
                     best = found
         selected = self._select(store, best.hits, k)
-        weights = store.term_weights(best.terms)
-        passages = [self._passage(store, s, best.question, weights) for s in selected]
+        weights = store.idf(best.terms)
+        passages = [self._passage(s, best.question, weights) for s in selected]
         passages = _agreeing(passages, selected, store, self.settings.agreement_cosine)
         reading = best.reading
         return Answer(
@@ -358,11 +359,11 @@ class QA:
             undated_excluded=scope.undated_excluded,
         )
 
-    def _retrieve(self, store: Store, question: str, allowed: np.ndarray | None, method: str,
+    def _retrieve(self, store: IndexBackend, question: str, where: Filter | None, method: str,
                   reading: Resolution | None = None) -> _Retrieval:
         query_terms = terms(question)
         vector = self.embedder.encode([question])[0]
-        hits = rank(store, vector, query_terms, self.scorer, self.settings.candidates, allowed, method, question)
+        hits = rank(store, vector, query_terms, self.scorer, self.settings.candidates, where, method, question)
         # Whatever the ranking method, the calibrated model says how well the top passage answers
         # (hybrid hits carry that score already).
         if not hits:
@@ -373,50 +374,41 @@ class QA:
             support = float(self.scorer(np.array([hits[0].features], dtype=np.float32))[0])
         return _Retrieval(question, query_terms, hits, support, reading)
 
-    def _previous_answer_text(self, store: Store, question: str, earlier: list[str], allowed: np.ndarray | None) -> str:
+    def _previous_answer_text(self, store: IndexBackend, question: str, earlier: list[str], where: Filter | None) -> str:
         """The highlight that answered the last question, when this one may refer to it ("he", "that deal")."""
         if not _REFERS.search(question):
             return ""
-        previous = self._retrieve(store, earlier[-1], allowed, self.settings.method)
+        previous = self._retrieve(store, earlier[-1], where, self.settings.method)
         if not previous.hits:
             return ""
         chosen = self._select(store, previous.hits, 1)
-        top = self._passage(store, chosen[0], previous.question, store.term_weights(previous.terms))
+        top = self._passage(chosen[0], previous.question, store.idf(previous.terms))
         return top.answer.text + " " + top.highlight if top.answer else top.highlight
 
-    def _scope(self, store: Store, sources: list[str] | None, since: str | None, until: str | None,
+    def _scope(self, store: IndexBackend, sources: list[str] | None, since: str | None, until: str | None,
                include_undated: bool) -> _Scope:
-        """The passages a question may search, and the undated articles a date filter met.
+        """The filter a question searches with, and the undated articles a date filter met.
 
         Sources moved to the trash are left out at once, before the index drops them.
         """
-        removed = self._removed & set(store.by_source)
-        if sources is None and since is None and until is None and not removed:
+        where = Filter(None if sources is None else frozenset(sources), frozenset(self._removed), since, until,
+                       include_undated)
+        if where.empty:
             return _Scope(None)
-        wanted = set(sources) if sources is not None else None
-        in_sources = [(wanted is None or d.source in wanted) and d.source not in removed for d in store.documents]
-        dated = since is not None or until is not None
-        undated = sum(1 for d, ok in zip(store.documents, in_sources) if ok and d.date is None) if dated else 0
-        ok_docs = np.array([
-            ok and (
-                (d.date is None and include_undated)
-                or (d.date is not None and (since is None or d.date >= since) and (until is None or d.date <= until))
-            )
-            for d, ok in zip(store.documents, in_sources)
-        ], dtype=bool)
-        return _Scope(ok_docs[store.passage_doc], undated if include_undated else 0, 0 if include_undated else undated)
+        undated = sum(1 for d in store.documents if d.date is None and where.admits_source(d.source)) if where.dated else 0
+        return _Scope(where, undated if include_undated else 0, 0 if include_undated else undated)
 
-    def _select(self, store: Store, hits: list[Hit], k: int) -> list[_Selected]:
+    def _select(self, store: IndexBackend, hits: list[Hit], k: int) -> list[_Selected]:
         """The best k passages; a passage that overlaps a better one of the same document is merged into it."""
         chosen: list[_Selected] = []
         for hit in hits:
-            doc, i = store.locate(hit.passage)
-            first, last = doc.passages[i]
-            homes = [c for c in chosen if c.doc is doc and first < c.last and c.first < last]
+            doc = store.document(hit.passage.source)
+            first, last = doc.passages[hit.passage.number]
+            homes = [c for c in chosen if c.doc.source == doc.source and first < c.last and c.first < last]
             if homes:
                 home = homes[0]
                 lo, hi = min(home.first, first), max(home.last, last)
-                clear = all(c is home or c.doc is not doc or hi <= c.first or c.last <= lo for c in chosen)
+                clear = all(c is home or c.doc.source != doc.source or hi <= c.first or c.last <= lo for c in chosen)
                 if len(homes) == 1 and not home.merged and clear:  # two passages at most: it stays readable
                     home.first, home.last, home.merged = lo, hi, True
                 continue
@@ -425,7 +417,7 @@ class QA:
             chosen.append(_Selected(hit, doc, first, last))
         return chosen
 
-    def _passage(self, store: Store, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
+    def _passage(self, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
         doc = s.doc
         units = doc.units[s.first : s.last]
         start, end = units[0][0], units[-1][1]
@@ -478,9 +470,9 @@ class _Retrieval:
 
 @dataclass(frozen=True)
 class _Scope:
-    """Which passages a question may search (None: all) and the undated articles a date filter met."""
+    """What a question may search (None: all) and the undated articles a date filter met."""
 
-    allowed: np.ndarray | None
+    where: Filter | None
     undated_included: int = 0
     undated_excluded: int = 0
 
@@ -492,14 +484,14 @@ def _check_k(k: object) -> int:
     return int(k)
 
 
-def _check_sources(store: Store, sources: Sequence[str] | str | None, removed: set[str]) -> list[str] | None:
+def _check_sources(store: IndexBackend, sources: Sequence[str] | str | None, removed: set[str]) -> list[str] | None:
     """The source filter as a list of known sources; one string is one source; unknown ones are an error."""
     if sources is None:
         return None
     if isinstance(sources, str):
         sources = [sources]
     sources = list(sources)
-    unknown = [s for s in sources if not isinstance(s, str) or s not in store.by_source or s in removed]
+    unknown = [s for s in sources if not isinstance(s, str) or store.document(s) is None or s in removed]
     if unknown:
         raise QuestionError(f"no article {unknown[0]!r} in the collection; sources are paths relative to the "
                             f"sources folder, as listed by QA.documents()")
@@ -521,7 +513,7 @@ def _facts(text: str, skip: set[str]) -> tuple[set[str], set[str]]:
     return numbers - skip, names
 
 
-def _agreeing(passages: list[Passage], selected: list[_Selected], store: Store, threshold: float) -> list[Passage]:
+def _agreeing(passages: list[Passage], selected: list[_Selected], store: IndexBackend, threshold: float) -> list[Passage]:
     """Passages with `also_in` naming the other articles whose passage states the same fact.
 
     Two passages agree when their vectors are close (cosine >= threshold) and the other one
@@ -530,7 +522,7 @@ def _agreeing(passages: list[Passage], selected: list[_Selected], store: Store, 
     """
     if len(passages) < 2:
         return passages
-    vectors = store.vectors(np.array([s.hit.passage for s in selected], dtype=np.int64))
+    vectors = store.vectors([s.hit.passage for s in selected])
     held: dict[int, tuple[set[str], set[str]]] = {}  # passage -> (terms, numbers), read once
 
     def holds(b: int) -> tuple[set[str], set[str]]:

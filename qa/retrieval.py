@@ -1,4 +1,4 @@
-"""Find the passages that answer a question: dense (FAISS) and keyword (BM25) search, fused.
+"""Find the passages that answer a question: dense and keyword (BM25) search of a backend, fused.
 
 Each retriever proposes its best candidates; every candidate is then described by a few
 signals (`FEATURES`):
@@ -41,7 +41,7 @@ import numpy as np
 
 from qa.highlighting import answer_type
 from qa.lexical import term_set
-from qa.store import Store
+from qa.stores.base import Filter, IndexBackend, PassageId
 
 FEATURES = ("cosine", "cosine_gap", "bm25", "coverage", "sentence_coverage", "type_missing")
 FIRST_STAGE = 4  # the first FEATURES, cheap for every candidate
@@ -81,7 +81,7 @@ class Scorer:
 class Hit:
     """One candidate passage with its 0-1 score and the signals behind it."""
 
-    passage: int
+    passage: PassageId
     score: float
     features: tuple[float, ...]
 
@@ -99,27 +99,17 @@ def unknown_weight(weights: dict[str, float], query_terms: list[str]) -> float:
     return unknown * (sum(weights.values()) / len(weights)) if weights else 0.0
 
 
-def coverage(store: Store, passages: np.ndarray, query_terms: list[str]) -> np.ndarray:
-    """Idf-weighted share of the question's distinct terms found in each passage (see `unknown_weight`).
-
-    Read from BM25's term-by-passage matrix, so nothing is re-tokenised at question time: a
-    term's postings (the passages holding it) are sorted, so membership is a binary search.
-    """
+def coverage(backend: IndexBackend, passages: Sequence[PassageId], query_terms: list[str]) -> np.ndarray:
+    """Idf-weighted share of the question's distinct terms found in each passage (see `unknown_weight`)."""
     out = np.zeros(len(passages), dtype=np.float32)
-    if store.bm25 is None:
+    weights = backend.idf(list(dict.fromkeys(query_terms)))
+    if not weights or not len(passages):
         return out
-    vocab = store.bm25.vocab_dict
-    known = np.array([vocab[t] for t in dict.fromkeys(query_terms) if t in vocab], dtype=np.int64)
-    if len(known) == 0:
-        return out
-    idf = store.idf[known]
-    indptr, indices = store.bm25.scores["indptr"], store.bm25.scores["indices"]
-    for term, weight in zip(known, idf):
-        holders = indices[indptr[term] : indptr[term + 1]]
-        if len(holders):
-            at = np.minimum(np.searchsorted(holders, passages), len(holders) - 1)
-            out += (holders[at] == passages) * weight
-    weights = {t: float(w) for t, w in zip(dict.fromkeys(t for t in query_terms if t in vocab), idf)}
+    known = list(weights)
+    idf = np.array([weights[t] for t in known], dtype=np.float32)
+    holds = backend.contains(passages, known)
+    for j, weight in enumerate(idf):
+        out += holds[:, j] * weight
     return out / (float(idf.sum()) + unknown_weight(weights, query_terms))
 
 
@@ -156,71 +146,61 @@ def sentence_signals(sentences: Sequence[str], weights: dict[str, float], patter
     return best, float(not any(pattern.search(s) is not None for s in beside))
 
 
-def passage_sentences(store: Store, passage: int) -> list[str]:
+def passage_sentences(backend: IndexBackend, passage: PassageId) -> list[str]:
     """The sentence units of a passage, as text."""
-    doc, i = store.locate(passage)
-    first, last = doc.passages[i]
+    doc = backend.document(passage.source)
+    first, last = doc.passages[passage.number]
     return [doc.text[a:b] for a, b in doc.units[first:last]]
 
 
 def candidates(
-    store: Store,
+    backend: IndexBackend,
     query_vector: np.ndarray,
     query_terms: list[str],
     k: int,
-    allowed: np.ndarray | None = None,
+    where: Filter | None = None,
     method: str = "hybrid",
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[list[PassageId], np.ndarray]:
     """Candidate passages of `method`'s retrievers and their first-stage feature rows.
 
     The sentence signals (the last two FEATURES) are left at 0 here; `add_sentence_signals`
     fills them for the candidates worth it.
     """
-    n = len(store)
-    empty = np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
-    if n == 0 or (allowed is not None and not allowed.any()):
-        return empty
-    k = min(k, n)
-    pool: set[int] = set()
+    pool: set[PassageId] = set()
     if method != "bm25":
-        pool.update(int(i) for i in store.nearest(query_vector, k, allowed))
-    bm25_all = np.zeros(n, dtype=np.float32)
-    if store.bm25 is not None and query_terms:
-        bm25_all = np.asarray(store.bm25.get_scores(query_terms), dtype=np.float32)
-        if allowed is not None:
-            bm25_all = np.where(allowed, bm25_all, 0.0)
-        if method != "dense":
-            top = np.argpartition(-bm25_all, k - 1)[:k]
-            pool.update(int(i) for i in top if bm25_all[i] > 0)
+        pool.update(backend.dense_top_k(query_vector, k, where))
+    if method != "dense" and query_terms:
+        pool.update(pid for pid, _ in backend.keyword_top_k(query_terms, k, where))
     if not pool:
-        return empty
-    passages = np.fromiter(sorted(pool), dtype=np.int64)
-    cos = store.vectors(passages) @ query_vector.astype(np.float32)
-    best_bm25 = float(bm25_all[passages].max())
-    rel_bm25 = bm25_all[passages] / best_bm25 if best_bm25 > 0 else np.zeros(len(passages), np.float32)
+        return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
+    passages = sorted(pool)
+    cos = backend.vectors(passages) @ query_vector.astype(np.float32)
+    bm25 = backend.keyword_scores(query_terms, passages) if query_terms else np.zeros(len(passages), np.float32)
+    best_bm25 = float(bm25.max())
+    rel_bm25 = bm25 / best_bm25 if best_bm25 > 0 else np.zeros(len(passages), np.float32)
     zeros = np.zeros(len(passages), dtype=np.float32)
-    features = np.column_stack([cos, cos - cos.max(), rel_bm25, coverage(store, passages, query_terms), zeros, zeros])
+    features = np.column_stack([cos, cos - cos.max(), rel_bm25, coverage(backend, passages, query_terms), zeros, zeros])
     return passages, features.astype(np.float32)
 
 
-def add_sentence_signals(store: Store, passages: np.ndarray, features: np.ndarray, rows: np.ndarray,
+def add_sentence_signals(backend: IndexBackend, passages: Sequence[PassageId], features: np.ndarray, rows: np.ndarray,
                          query_terms: list[str], question: str) -> None:
     """Fill the sentence signals of `features[rows]` in place."""
-    weights = store.term_weights(query_terms)
+    weights = backend.idf(query_terms)
     unknown = unknown_weight(weights, query_terms)
     pattern = answer_type(question)
     for r in rows:
-        features[r, 4], features[r, 5] = sentence_signals(passage_sentences(store, int(passages[r])), weights, pattern,
+        features[r, 4], features[r, 5] = sentence_signals(passage_sentences(backend, passages[r]), weights, pattern,
                                                           unknown)
 
 
 def rank(
-    store: Store,
+    backend: IndexBackend,
     query_vector: np.ndarray,
     query_terms: list[str],
     scorer: Scorer,
     k: int,
-    allowed: np.ndarray | None = None,
+    where: Filter | None = None,
     method: str = "hybrid",
     question: str = "",
 ) -> list[Hit]:
@@ -228,20 +208,20 @@ def rank(
 
     "hybrid" ranks by the scorer: the first model over every candidate, then the full
     model over the best `scorer.rerank`, which lead; "dense" and "bm25" (for comparison)
-    take candidates from one retriever and rank by its own score. `allowed` is an
-    optional boolean mask over passages (filters by source or date).
+    take candidates from one retriever and rank by its own score. `where` filters by source
+    or date.
     """
-    passages, features = candidates(store, query_vector, query_terms, k, allowed, method)
+    passages, features = candidates(backend, query_vector, query_terms, k, where, method)
     if len(passages) == 0:
         return []
     if method in ("dense", "bm25"):
         scores = np.clip(features[:, 0], 0.0, 1.0) if method == "dense" else features[:, 2]
         # The calibrated model still decides whether the top passage answers: give it its signals.
-        add_sentence_signals(store, passages, features, np.argsort(-scores, kind="stable")[:1], query_terms, question)
+        add_sentence_signals(backend, passages, features, np.argsort(-scores, kind="stable")[:1], query_terms, question)
     else:
         first = scorer.first_stage(features)
         head = np.argsort(-first, kind="stable")[: scorer.rerank]
-        add_sentence_signals(store, passages, features, head, query_terms, question)
+        add_sentence_signals(backend, passages, features, head, query_terms, question)
         full = scorer(features[head])
         # The rest follow the reranked head, in first-stage order, never scoring above it.
         scores = np.full(len(passages), -1.0, dtype=np.float64)
@@ -251,4 +231,4 @@ def rank(
         scores[head] = full
     order = np.argsort(-scores, kind="stable")
     rows = features[order].tolist()
-    return [Hit(p, max(s, 0.0), tuple(f)) for p, s, f in zip(passages[order].tolist(), scores[order].tolist(), rows)]
+    return [Hit(passages[i], max(s, 0.0), tuple(f)) for i, s, f in zip(order.tolist(), scores[order].tolist(), rows)]

@@ -21,7 +21,7 @@ from qa.checkpoint import CHECKPOINT, Checkpoint
 from qa.embedding import Embedder
 from qa.indexing import update_index
 from qa.progress import IndexProgress
-from qa.store import Store
+from qa.stores.local import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_QUESTION = "how many troops stay in Kurdistan?"

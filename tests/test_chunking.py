@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import qa.chunking
 from qa.chunking import chunk, pack_passages, split_sentences
 from qa.embedding import Embedder
-from qa.indexing import embedding_text
+from qa.stores.base import embedding_text
 
 
 def test_doctests() -> None:

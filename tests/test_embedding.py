@@ -21,7 +21,7 @@ from qa import QA, ModelError, Settings
 from qa.embedding import Embedder, resolve_model
 from qa.encoders import usable_variant
 from qa.encoders.onnx import DIGEST_FILE, MODEL_FILE, OnnxEncoder, cache_folder, cache_root
-from qa.store import load_store
+from qa.stores.local import load_store
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = Path(resolve_model("all-MiniLM-L6-v2"))

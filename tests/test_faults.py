@@ -28,7 +28,7 @@ from helpers import KURDISTAN, TROMSO, TROMSO_QUESTION
 from qa import QA, IndexReport, IndexStoreError, Settings
 from qa.embedding import Embedder
 from qa.indexing import update_index
-from qa.store import CURRENT, DOCUMENTS, current_generation, load_store
+from qa.stores.local import CURRENT, DOCUMENTS, current_generation, load_store
 
 SEED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
 

@@ -22,7 +22,7 @@ from qa.chunking import TokenCounter, chunk
 from qa.documents import Document, load_document
 from qa.embedding import Embedder
 from qa.errors import DocumentError
-from qa.store import StoredDocument
+from qa.stores.local import StoredDocument
 
 Span = tuple[int, int]
 

@@ -13,7 +13,7 @@ from helpers import TROMSO, TROMSO_QUESTION
 from qa import QA, Settings
 from qa.embedding import Embedder
 from qa.indexing import update_index
-from qa.store import CURRENT, DENSE, DOCUMENTS, MANIFEST, current_generation, load_store
+from qa.stores.local import CURRENT, DENSE, DOCUMENTS, MANIFEST, current_generation, load_store
 
 
 class CountingEmbedder(Embedder):
@@ -150,7 +150,7 @@ def test_failed_write_leaves_the_previous_index_usable(seed_dir: Path, tmp_path:
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed mid-write")
 
-    monkeypatch.setattr("qa.store._fsync_tree", crash)
+    monkeypatch.setattr("qa.stores.local._fsync_tree", crash)
     with pytest.raises(KeyboardInterrupt):
         update_index(seed_dir, index, embedder)
     monkeypatch.undo()

@@ -8,7 +8,8 @@ import pytest
 from qa import QA
 from qa.lexical import terms
 from qa.retrieval import FEATURES, Scorer, coverage, rank, unknown_weight
-from qa.store import Store, load_store
+from qa.stores import PassageId
+from qa.stores.local import Store, load_store
 
 KURDISTAN = "how many troops stay in Kurdistan?"
 
@@ -18,25 +19,29 @@ def store(seed_qa: QA) -> Store:
     return load_store(seed_qa.index)
 
 
+def everything(store: Store) -> list[PassageId]:
+    return [d.passage_id(i) for d in store.documents for i in range(len(d.passages))]
+
+
 def ranked(seed_qa: QA, store: Store, question: str, method: str = "hybrid"):
     vector = seed_qa.embedder.encode([question])[0]
     return rank(store, vector, terms(question), Scorer(), 50, None, method, question)
 
 
 def test_a_passage_covers_its_own_terms_fully_and_others_less(store: Store) -> None:
-    doc, i = store.locate(0)
-    first, last = doc.passages[i]
+    doc = store.documents[0]
+    first, last = doc.passages[0]
     own = terms(doc.text[doc.units[first][0] : doc.units[last - 1][1]])
-    found = coverage(store, np.arange(len(store)), own)
+    found = coverage(store, everything(store), own)
     assert found[0] == pytest.approx(1.0)
     assert (found[1:] < 1.0).any()
 
 
 def test_a_word_no_article_uses_costs_one_average_term(store: Store) -> None:
     known = terms("US troops in the Kurdistan region")
-    weights = store.term_weights(known)
+    weights = store.idf(known)
     assert unknown_weight(weights, [*known, "zyxwvut"]) == pytest.approx(sum(weights.values()) / len(weights))
-    passages = np.arange(len(store))
+    passages = everything(store)
     with_unknown = coverage(store, passages, [*known, "zyxwvut"])
     share = sum(weights.values()) / (sum(weights.values()) * (1 + 1 / len(weights)))
     assert with_unknown == pytest.approx(coverage(store, passages, known) * share)
@@ -44,7 +49,7 @@ def test_a_word_no_article_uses_costs_one_average_term(store: Store) -> None:
 
 def test_hybrid_answers_an_asked_question_and_abstains_on_an_unasked_one(seed_qa: QA, store: Store) -> None:
     hits = ranked(seed_qa, store, KURDISTAN)
-    doc, _ = store.locate(hits[0].passage)
+    doc = store.document(hits[0].passage.source)
     assert hits[0].score >= Scorer().threshold and "Kurdistan" in doc.text
     off_topic = ranked(seed_qa, store, "What is the best recipe for sourdough bread?")
     assert off_topic[0].score < Scorer().threshold

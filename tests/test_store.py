@@ -10,13 +10,13 @@ import pytest
 
 from qa import QA, Settings
 from qa.embedding import Embedder
-from qa.store import Manifest, Store, StoredDocument, build_dense, load_store
+from qa.stores.local import Manifest, Store, StoredDocument, build_dense, load_store
 
 
 def test_hnsw_above_the_threshold_answers_like_exact(seed_dir: Path, tmp_path: Path, embedder: Embedder,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     exact = QA(seed_dir, tmp_path / "exact", settings=Settings(rescan_seconds=0.0, update_wait_seconds=600.0), embedder=embedder)
-    monkeypatch.setattr("qa.store.EXACT_SEARCH_MAX", 0)
+    monkeypatch.setattr("qa.stores.local.EXACT_SEARCH_MAX", 0)
     graph = QA(seed_dir, tmp_path / "hnsw", settings=Settings(rescan_seconds=0.0, update_wait_seconds=600.0), embedder=embedder)
     store = load_store(tmp_path / "hnsw")
     assert isinstance(store.dense, faiss.IndexHNSWFlat) and store.dense.hnsw.efSearch > 16

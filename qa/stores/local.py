@@ -19,7 +19,7 @@ generation in use. Loading checks every file against its checksum, so a truncate
 corrupted file is reported, never half-read.
 
 Example:
-    >>> from qa.store import load_store
+    >>> from qa.stores.local import load_store
     >>> store = load_store("index")          # doctest: +SKIP
     >>> store.manifest.model, len(store)     # doctest: +SKIP
     ('all-MiniLM-L6-v2', 8)
@@ -33,8 +33,10 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -42,6 +44,16 @@ import faiss
 import numpy as np
 
 from qa.errors import IndexStoreError
+from qa.stores.base import (
+    Changes,
+    Filter,
+    IndexBackend,
+    IndexInfo,
+    PassageId,
+    StoredDocument,
+    folder_lock,
+    passage_terms,
+)
 
 # bm25s sets its logger to DEBUG when imported, which prints its internals through any
 # logging handler an application has (the CLI's, the app's); its warnings still show.
@@ -62,48 +74,8 @@ HNSW_EF_CONSTRUCTION = 40
 # Candidates a graph search keeps: recall@10 0.96 at 1M synthetic vectors, p50 under 1 ms.
 HNSW_EF_SEARCH = 512
 
-Span = tuple[int, int]
 # Passage vectors: one array, or consecutive blocks of rows.
 Vectors = np.ndarray | Sequence[np.ndarray]
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    """A document as indexed: its text, the sentence units and the passages made of them."""
-
-    source: str
-    title: str
-    date: str | None
-    hash: str
-    text: str
-    units: tuple[Span, ...]
-    passages: tuple[Span, ...]  # [first, last) ranges over `units`
-    warnings: tuple[str, ...] = ()
-    pages: tuple[int, ...] = ()  # offset in `text` where each page starts; empty for unpaged formats
-
-    def passage_span(self, i: int) -> Span:
-        """Character offsets [start, end) of passage i in `text`."""
-        first, last = self.passages[i]
-        return self.units[first][0], self.units[last - 1][1]
-
-    def to_json(self) -> str:
-        # The fields as they are (json writes tuples as lists): asdict would copy every unit first.
-        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, line: str) -> StoredDocument:
-        raw = json.loads(line)
-        return cls(
-            source=raw["source"],
-            title=raw["title"],
-            date=raw["date"],
-            hash=raw["hash"],
-            text=raw["text"],
-            units=tuple((int(s), int(e)) for s, e in raw["units"]),
-            passages=tuple((int(s), int(e)) for s, e in raw["passages"]),
-            warnings=tuple(raw.get("warnings", ())),
-            pages=tuple(int(p) for p in raw.get("pages", ())),
-        )
 
 
 @dataclass(frozen=True)
@@ -119,12 +91,23 @@ class Manifest:
     format: int = FORMAT_VERSION
     encoder: str = "torch"  # the backend that embedded it (qa.encoders); older indexes were all torch
 
+    @property
+    def info(self) -> IndexInfo:
+        return IndexInfo(self.model, self.dimension, self.encoder, self.chunking)
+
 
 class Store:
-    """A loaded generation of the index: documents, passage table, FAISS and BM25."""
+    """A loaded generation of a local index (FAISS + bm25s): the default `IndexBackend`.
 
-    def __init__(self, manifest: Manifest, documents: list[StoredDocument], dense: faiss.Index, bm25: bm25s.BM25 | None):
+    Passages sit in rows, documents in source order; a `PassageId` maps to its row through
+    its document. Everything is read-only: `apply` writes a new generation and returns it.
+    """
+
+    def __init__(self, manifest: Manifest, documents: list[StoredDocument], dense: faiss.Index,
+                 bm25: bm25s.BM25 | None, folder: Path | None = None):
         self.manifest = manifest
+        self.info = manifest.info
+        self.folder = folder  # the index folder (whose CURRENT names this generation)
         self.documents = documents
         self.dense = dense
         self.bm25 = bm25
@@ -136,33 +119,116 @@ class Store:
             raise IndexStoreError(
                 f"index holds {dense.ntotal} vectors for {len(self.passage_doc)} passages; run `qa index` to rebuild"
             )
-        self.idf = _idf(bm25) if bm25 is not None else np.zeros(0, dtype=np.float32)
+        self.idf_by_id = _idf(bm25) if bm25 is not None else np.zeros(0, dtype=np.float32)
+        self._recent = threading.local()  # this thread's last filter mask and BM25 scores
 
     def __len__(self) -> int:
         return len(self.passage_doc)
 
-    def locate(self, passage: int) -> tuple[StoredDocument, int]:
-        """The document holding a global passage number, and the passage's number within it."""
-        d = int(self.passage_doc[passage])
-        return self.documents[d], passage - int(self.doc_first_passage[d])
+    # -- reading ------------------------------------------------------------------------
 
-    def vectors(self, passages: np.ndarray) -> np.ndarray:
-        """The stored unit vectors of the given passages."""
-        return self.dense.reconstruct_batch(np.asarray(passages, dtype=np.int64))
+    def document(self, source: str) -> StoredDocument | None:
+        d = self.by_source.get(source)
+        return None if d is None else self.documents[d]
 
-    def term_weights(self, terms: list[str]) -> dict[str, float]:
-        """Idf of each of `terms` the collection knows (unknown terms are left out)."""
+    def rows(self, ids: Sequence[PassageId]) -> np.ndarray:
+        """Row numbers of passages (KeyError for a passage this generation does not hold)."""
+        out = np.empty(len(ids), dtype=np.int64)
+        for r, pid in enumerate(ids):
+            d = self.by_source[pid.source]
+            if self.documents[d].hash != pid.hash:
+                raise KeyError(pid)
+            out[r] = self.doc_first_passage[d] + pid.number
+        return out
+
+    def passage_id(self, row: int) -> PassageId:
+        doc = self.documents[int(self.passage_doc[row])]
+        return PassageId(doc.source, doc.hash, row - int(self.doc_first_passage[self.by_source[doc.source]]))
+
+    def _ids(self, rows) -> list[PassageId]:
+        return [self.passage_id(r) for r in rows]
+
+    def mask(self, where: Filter | None) -> np.ndarray | None:
+        """The rows a filter lets through as a boolean mask (None: all), this thread's last one remembered."""
+        if where is None or where.empty:
+            return None
+        recent = getattr(self._recent, "mask", None)
+        if recent is not None and recent[0] == where:
+            return recent[1]
+        ok = np.fromiter((where.admits(d.source, d.date) for d in self.documents), dtype=bool, count=len(self.documents))
+        allowed = ok[self.passage_doc]
+        self._recent.mask = (where, allowed)
+        return allowed
+
+    def _bm25_scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 scores of every passage, this thread's last question remembered (top-k and the
+        scores of dense candidates read the same array)."""
+        key = tuple(query_terms)
+        recent = getattr(self._recent, "scores", None)
+        if recent is not None and recent[0] == key:
+            return recent[1]
+        if self.bm25 is None or not key:
+            scores = np.zeros(len(self), dtype=np.float32)
+        else:
+            scores = np.asarray(self.bm25.get_scores(list(key)), dtype=np.float32)
+        self._recent.scores = (key, scores)
+        return scores
+
+    def dense_top_k(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[PassageId]:
+        return self._ids(self.nearest(vector, k, self.mask(where)).tolist())
+
+    def keyword_top_k(self, query_terms: Sequence[str], k: int,
+                      where: Filter | None = None) -> list[tuple[PassageId, float]]:
+        k = min(k, len(self))
+        if k == 0 or not query_terms:
+            return []
+        scores = self._bm25_scores(query_terms)
+        allowed = self.mask(where)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.passage_id(r), float(scores[r])) for r in top.tolist() if scores[r] > 0]
+
+    def keyword_scores(self, query_terms: Sequence[str], ids: Sequence[PassageId]) -> np.ndarray:
+        return self._bm25_scores(query_terms)[self.rows(ids)]
+
+    def vectors(self, ids: Sequence[PassageId] | np.ndarray) -> np.ndarray:
+        """The stored unit vectors of the given passages (ids, or row numbers)."""
+        rows = ids if isinstance(ids, np.ndarray) else self.rows(ids)
+        return self.dense.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+
+    def idf(self, query_terms: Sequence[str]) -> dict[str, float]:
+        """Idf of each of `query_terms` the collection knows (unknown terms are left out)."""
         if self.bm25 is None:
             return {}
         vocab = self.bm25.vocab_dict
-        return {t: float(self.idf[vocab[t]]) for t in terms if t in vocab}
+        return {t: float(self.idf_by_id[vocab[t]]) for t in query_terms if t in vocab}
+
+    def contains(self, ids: Sequence[PassageId], query_terms: Sequence[str]) -> np.ndarray:
+        """Read from BM25's term-by-passage matrix, so nothing is re-tokenised: a term's
+        postings (the passages holding it) are sorted, so membership is a binary search."""
+        out = np.zeros((len(ids), len(query_terms)), dtype=bool)
+        if self.bm25 is None or not len(ids):
+            return out
+        rows = self.rows(ids)
+        vocab = self.bm25.vocab_dict
+        indptr, indices = self.bm25.scores["indptr"], self.bm25.scores["indices"]
+        for j, term in enumerate(query_terms):
+            if term not in vocab:
+                continue
+            holders = indices[indptr[vocab[term]] : indptr[vocab[term] + 1]]
+            if len(holders):
+                at = np.minimum(np.searchsorted(holders, rows), len(holders) - 1)
+                out[:, j] = holders[at] == rows
+        return out
 
     def document_vectors(self, doc: int) -> np.ndarray:
         first = int(self.doc_first_passage[doc])
         return self.dense.reconstruct_n(first, len(self.documents[doc].passages))
 
     def nearest(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
-        """Numbers of the (at most) k passages whose vectors best match the unit `vector`, best
+        """Rows of the (at most) k passages whose vectors best match the unit `vector`, best
         first; only among `allowed` (a boolean mask over passages) if given.
 
         A filter that leaves at most EXACT_SEARCH_MAX passages is searched exactly, over the
@@ -170,7 +236,7 @@ class Store:
         """
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         k = min(k, len(self))
-        if k == 0:
+        if k == 0 or (allowed is not None and not allowed.any()):
             return np.zeros(0, dtype=np.int64)
         index, params = self.dense, None
         if allowed is not None:
@@ -188,6 +254,38 @@ class Store:
         finally:
             faiss.omp_set_num_threads(threads)
         return found[0][found[0] >= 0]
+
+    # -- writing ------------------------------------------------------------------------
+
+    def apply(self, changes: Changes) -> Store:
+        """Write a new generation: these documents' vectors carried over, the changes applied."""
+        if self.folder is None:
+            raise IndexStoreError("this index was not loaded from a folder and cannot be updated")
+        fresh = {doc.source: (doc, vectors) for doc, vectors in changes.upserts}
+        for doc, vectors in fresh.values():
+            if len(vectors) != len(doc.passages):
+                raise ValueError(f"{doc.source}: {len(vectors)} vectors for {len(doc.passages)} passages")
+        keep = [d for d in self.documents if d.source not in fresh and d.source not in changes.removes]
+        by_source = {d.source: d for d in keep} | {s: doc for s, (doc, _) in fresh.items()}
+        order = sorted(by_source)
+        documents = [by_source[s] for s in order]
+        vectors = [fresh[s][1] if s in fresh else self.document_vectors(self.by_source[s]) for s in order]
+        passage_ids = TermIds()
+        for doc in documents:
+            for words in passage_terms(doc):
+                passage_ids.add(words)
+        manifest = Manifest(model=self.info.model, dimension=self.info.dimension, chunking=self.info.chunking,
+                            sources={d.source: d.hash for d in documents}, passages=sum(map(len, vectors)),
+                            encoder=self.info.encoder)
+        write_store(self.folder, manifest, documents, vectors, passage_ids)
+        return load_store(self.folder)
+
+
+def empty_store(folder: str | Path, info: IndexInfo) -> Store:
+    """An index with nothing in it yet, built with `info`; its first `apply` writes a generation."""
+    manifest = Manifest(model=info.model, dimension=info.dimension, chunking=dict(info.chunking), sources={},
+                        passages=0, encoder=info.encoder)
+    return Store(manifest, [], faiss.IndexFlatIP(info.dimension), None, Path(folder))
 
 
 def _exact(index: faiss.Index) -> faiss.Index:
@@ -286,7 +384,45 @@ def load_store(index_dir: str | Path) -> Store:
         bm25 = bm25s.BM25.load(str(folder / BM25_DIR), load_vocab=True, show_progress=False) if manifest.passages else None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexStoreError(f"index in {folder} cannot be read ({exc}); run `qa index` to rebuild") from exc
-    return Store(manifest, documents, dense, bm25)
+    return Store(manifest, documents, dense, bm25, index_dir)
+
+
+class LocalLocation:
+    """An index folder (the default location): generations of FAISS + bm25s files.
+
+    Example:
+        >>> from qa.stores.local import LocalLocation
+        >>> LocalLocation("no-index-here").info() is None
+        True
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def __str__(self) -> str:
+        return str(self.folder)
+
+    def info(self) -> IndexInfo | None:
+        manifest = read_manifest(self.folder)
+        return None if manifest is None else manifest.info
+
+    def open(self, loaded: IndexBackend | None = None) -> Store:
+        if isinstance(loaded, Store) and loaded.folder == self.folder and loaded.manifest == read_manifest(self.folder):
+            return loaded
+        return load_store(self.folder)
+
+    def create(self, info: IndexInfo) -> Store:
+        return empty_store(self.folder, info)
+
+    def lock(self) -> AbstractContextManager[bool]:
+        """The folder's writer lock (flock on `.lock`): one update at a time, across processes."""
+        return folder_lock(self.folder)
+
+    def writable(self) -> bool:
+        return os.access(self.folder, os.W_OK)
+
+    def work_dir(self) -> Path:
+        return self.folder
 
 
 @dataclass
