@@ -136,17 +136,17 @@ def build_cache(name: str, data_root: Path) -> list[Item]:
         if answer.passages:
             p = answer.passages[0]
             score = float(p.score)
-            doc = store.documents[store.by_source[p.source]]
+            doc = store.document(p.source)
             highlight = p.highlight
             # The sentence units inside the passage (one stored passage, or several merged).
             sentences = [doc.text[x:y] for x, y in doc.units if p.start <= x and y <= p.end]
-        item = Item(q.id, text, q.answers, store.term_weights(terms(text)), sentences, highlight,
+        item = Item(q.id, text, q.answers, store.idf(terms(text)), sentences, highlight,
                     score=score, answered=bool(answer.answered))
         for cid in sorted(q.relevant):
             source = f"{cid}.txt"
-            if source not in store.by_source:
+            doc = store.document(source)
+            if doc is None:
                 continue
-            doc = store.documents[store.by_source[source]]
             title = dataset.corpus[cid][0].replace("_", " ")
             near = starts[q.id] + len(title) + 2 if q.id in starts else None
             found = _gold_location(doc, q.answers, near)

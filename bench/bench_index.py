@@ -68,10 +68,10 @@ STAGES = [
     ("load previous index", "qa/stores/local.py", "load_store"),
     ("embed (Embedder.encode)", "qa/embedding.py", "encode"),
     ("BM25 terms (qa.lexical.terms)", "qa/lexical.py", "terms"),
-    ("write store", "qa/stores/local.py", "write_store"),
-    ("  of which BM25 build + save", "qa/stores/local.py", "build_bm25"),
-    ("  of which checksums", "qa/stores/local.py", "_sha256"),
-    ("  of which fsync", "qa/stores/local.py", "_fsync_tree"),
+    ("write a segment", "qa/stores/segments.py", "write_segment"),
+    ("  of which BM25 postings", "qa/stores/bm25.py", "build"),
+    ("  of which checksums", "qa/stores/segments.py", "sha256"),
+    ("  of which fsync", "qa/stores/segments.py", "fsync_tree"),
 ]
 
 

@@ -20,7 +20,6 @@ Run:  .venv/bin/python bench/bench_scale.py [--sizes seed,news,100000] [--questi
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -31,15 +30,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from common import stamp  # noqa: E402
+from common import repeated, stamp  # noqa: E402
 
 from qa import QA  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.embedding import Embedder  # noqa: E402
 from qa.evaluation import load_dataset, write_sources  # noqa: E402
-from qa.lexical import terms  # noqa: E402
-from qa.stores.base import embedding_text  # noqa: E402
-from qa.stores.local import StoredDocument, load_store, read_manifest, write_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT.parent / "shared" / "data" / "news-2023"
@@ -47,7 +43,6 @@ SEED_QUESTIONS = [
     json.loads(line)["turns"][0]["q"]
     for line in (ROOT / "eval" / "conversations.jsonl").read_text(encoding="utf-8").splitlines()[:24] if line.strip()
 ] * 3
-NOISE = 0.004  # per-dimension noise on the copies' unit vectors: cosine ~0.99 to the original
 
 
 def news_index(workdir: Path, embedder: Embedder) -> tuple[Path, Path]:
@@ -60,53 +55,6 @@ def news_index(workdir: Path, embedder: Embedder) -> tuple[Path, Path]:
         print(f"  built news-2023: {qa.last_report.passages:,} passages in {time.perf_counter() - started:.0f} s, "
               f"load average {os.getloadavg()[0]:.2f}", flush=True)
     return sources, index
-
-
-def _shift_digits(text: str, by: int) -> str:
-    """`text` with every digit d replaced by (d + by) mod 10: same length, different numbers."""
-    return text.translate(str.maketrans("0123456789", "".join(str((d + by) % 10) for d in range(10))))
-
-
-def repeated(news: Path, passages: int, sources: Path, index: Path, seed: int = 0) -> None:
-    """A collection of `passages` passages: news-2023 articles, perturbed copies (see the module docstring)."""
-    store = load_store(news)
-    manifest = read_manifest(news)
-    rng = np.random.default_rng(seed)
-    base = store.vectors(np.arange(len(store)))
-    sources.mkdir(parents=True)
-    documents: list[StoredDocument] = []
-    vectors: list[np.ndarray] = []
-    passage_terms: list[list[str]] = []
-    total, copy = 0, 0
-    while total < passages:
-        for d, doc in enumerate(store.documents):
-            if total >= passages:
-                break
-            count = min(len(doc.passages), passages - total)
-            # Shifted digits, and a last line naming the copy (after every passage, so the
-            # passages' offsets hold) so that no two copies are the same file.
-            text = _shift_digits(doc.text, copy) + f"\n\nCopy {copy}." if copy else doc.text
-            title = f"{doc.title} (copy {copy})" if copy else doc.title
-            name = f"copy{copy:02d}-{doc.source}"
-            data = text.encode("utf-8")
-            (sources / name).write_bytes(data)
-            kept = replace(doc, source=name, title=title, text=text, hash=hashlib.sha256(data).hexdigest(),
-                           passages=doc.passages[:count])
-            documents.append(kept)
-            first = int(store.doc_first_passage[d])
-            block = base[first : first + count]
-            if copy:
-                block = block + rng.normal(0.0, NOISE, block.shape).astype(np.float32)
-                block /= np.linalg.norm(block, axis=1, keepdims=True)
-            vectors.append(block.astype(np.float32))
-            for i in range(count):
-                s, e = kept.passage_span(i)
-                passage_terms.append(terms(embedding_text(title, text[s:e])))
-            total += count
-        copy += 1
-    assert manifest is not None
-    fresh = replace(manifest, sources={doc.source: doc.hash for doc in documents}, passages=total, files={})
-    write_store(index, fresh, documents, np.concatenate(vectors), passage_terms)
 
 
 def measure(qa: QA, questions: list[str]) -> list[float]:
@@ -149,7 +97,7 @@ def main() -> None:
             latencies = measure(qa, SEED_QUESTIONS if size == "seed" else news_questions)
             store = qa._current_store()
             p50, p95 = statistics.median(latencies), float(np.percentile(latencies, 95))
-            rows.append((size, len(store), type(store.dense).__name__, opened, p50, p95, os.getloadavg()[0]))
+            rows.append((size, len(store), type(store.segments[0].dense).__name__, opened, p50, p95, os.getloadavg()[0]))
             print(f"  {size}: {len(store):,} passages ({rows[-1][2]}): open {opened:.2f} s, ask p50 {p50:.1f} ms, "
                   f"p95 {p95:.1f} ms, load average {rows[-1][-1]:.2f}", flush=True)
     print()

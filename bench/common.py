@@ -1,5 +1,6 @@
 """What the bench scripts share: the offline environment, the load-average stamp, the commit,
-a free port, starting and stopping the app, and a synthetic big collection.
+a free port, starting and stopping the app, and synthetic big collections (xquad paragraphs,
+or perturbed copies of news-2023).
 
 Each script in bench/ is run as `python bench/NAME.py`, so this folder is on its import path and
 `from common import stamp` needs nothing else. Importing this module sets the environment the
@@ -15,6 +16,7 @@ import re
 import socket
 import subprocess
 import time
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 
 for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1"),
@@ -125,3 +127,67 @@ def build_big(passages: int, sources: Path, index: Path, per_doc: int = 5, seed:
     t = time.perf_counter()
     write_store(index, manifest, documents, vectors, all_terms)
     return {"documents+terms": made, "write_store": time.perf_counter() - t, "files": n_docs}
+
+
+# Per-dimension noise on a copy's unit vectors: cosine about 0.99 to the original.
+NOISE = 0.004
+
+
+def _shift_digits(text: str, by: int) -> str:
+    """`text` with every digit d replaced by (d + by) mod 10: same length, different numbers."""
+    return text.translate(str.maketrans("0123456789", "".join(str((d + by) % 10) for d in range(10))))
+
+
+def news_copies(news: Path, passages: int, sources: Path, seed: int = 0, first_copy: int = 0):
+    """Yield (document, vectors) until `passages` passages: the news-2023 articles of the index
+    in `news`, copied with light perturbation, each copy's file written into `sources`.
+
+    Copy c of an article has its digits shifted by c, its title numbered and a last line naming
+    it, so every copy is a different file and its BM25 terms come from its own text; its passage
+    vectors are the original's with a little noise (NOISE), since embedding a million passages
+    would take days here.
+    """
+    import dataclasses
+    import hashlib
+
+    import numpy as np
+
+    from qa.stores.local import load_store
+
+    store = load_store(news)
+    rng = np.random.default_rng(seed)
+    sources.mkdir(parents=True, exist_ok=True)
+    total, copy = 0, first_copy
+    while total < passages:
+        for doc in store.documents:
+            if total >= passages:
+                return
+            count = min(len(doc.passages), passages - total)
+            # The copy's last line comes after every passage, so the passages' offsets hold.
+            text = _shift_digits(doc.text, copy) + f"\n\nCopy {copy}." if copy else doc.text
+            data = text.encode("utf-8")
+            name = f"copy{copy:02d}-{doc.source}"
+            (sources / name).write_bytes(data)
+            kept = dataclasses.replace(doc, source=name, title=f"{doc.title} (copy {copy})" if copy else doc.title,
+                                       text=text, hash=hashlib.sha256(data).hexdigest(), passages=doc.passages[:count])
+            block = store.document_vectors(doc.source)[:count]
+            if copy:
+                block = block + rng.normal(0.0, NOISE, block.shape).astype(np.float32)
+                block /= np.linalg.norm(block, axis=1, keepdims=True)
+            yield kept, block.astype(np.float32)
+            total += count
+        copy += 1
+
+
+def repeated(news: Path, passages: int, sources: Path, index: Path, seed: int = 0) -> None:
+    """A one-segment index of `passages` passages of news_copies (their terms from their text)."""
+    import numpy as np
+
+    from qa.stores.base import passage_terms
+    from qa.stores.local import read_manifest, write_store
+
+    documents, vectors = zip(*news_copies(news, passages, sources, seed), strict=True)
+    manifest = read_manifest(news)
+    assert manifest is not None
+    fresh = dataclasses_replace(manifest, sources={d.source: d.hash for d in documents}, passages=passages)
+    write_store(index, fresh, list(documents), np.concatenate(vectors), (t for d in documents for t in passage_terms(d)))

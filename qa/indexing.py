@@ -16,10 +16,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import multiprocessing
 import multiprocessing.pool
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -334,17 +337,67 @@ class _Embedding:
         self.tracker.report()
 
 
-def _digests(scan: _Scan, skipped: list[str]) -> dict[str, tuple[str, int]]:
-    """(sha256, size) of each scanned file's bytes; unreadable files are reported as skipped."""
+# Where an index folder remembers each source's size, modification time and hash, so that an
+# update reads only the files whose size or time changed (as make and git do).
+DIGEST_CACHE = "sources-digests.json"
+RACY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class _Digest:
+    """A source file's sha256 and size, and its modification time as seen before it was read."""
+
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+def _digests(scan: _Scan, skipped: list[str], known: dict[str, list]) -> dict[str, _Digest]:
+    """The digest of each scanned file's bytes; unreadable files are reported as skipped.
+
+    A file whose size and modification time equal those in `known` is not read again. The
+    time is taken before reading, so a file changed while it is read looks changed next time.
+    """
     out = {}
     for rel, path in scan.files.items():
         try:
+            st = path.stat()
+            seen = known.get(rel)
+            if isinstance(seen, list) and seen[:2] == [st.st_size, st.st_mtime_ns]:
+                out[rel] = _Digest(str(seen[2]), st.st_size, st.st_mtime_ns)
+                continue
             data = path.read_bytes()
         except OSError as exc:
             skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
             continue
-        out[rel] = hashlib.sha256(data).hexdigest(), len(data)
+        out[rel] = _Digest(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
     return out
+
+
+def _known_digests(work_dir: Path | None) -> dict[str, list]:
+    """The digests an earlier update remembered ({} if none, or if the file is unreadable)."""
+    try:
+        known = json.loads((work_dir / DIGEST_CACHE).read_text(encoding="utf-8")) if work_dir else {}
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _remember_digests(work_dir: Path | None, digests: dict[str, _Digest]) -> None:
+    """Remember each file's size, time and hash for the next update (best effort: a cache).
+
+    A file modified in the last RACY_SECONDS is not remembered (read again next time): a
+    second write within the file system's time granularity, of the same size, would
+    otherwise look unchanged (git's "racy" entries).
+    """
+    if work_dir is None:
+        return
+    recent = time.time_ns() - int(RACY_SECONDS * 1e9)
+    entries = {rel: [d.size, d.mtime_ns, d.sha256] for rel, d in digests.items() if d.mtime_ns < recent}
+    tmp = work_dir / f".{DIGEST_CACHE}.tmp"
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(entries), encoding="utf-8")
+        os.replace(tmp, work_dir / DIGEST_CACHE)
 
 
 def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBackend | None, rebuilt: str | None,
@@ -359,11 +412,12 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
     fresh: dict[str, StoredDocument] = {}
     seen_hashes: dict[str, str] = {}
     can_write = writable and location.writable()
-    digests = _digests(scan, skipped)
+    work_dir = location.work_dir()
+    digests = _digests(scan, skipped, _known_digests(work_dir))
     # Files already indexed go first, so a new copy of one is the duplicate, not the original.
     todo = []
     for rel in sorted(digests, key=lambda r: r not in old):
-        digest, size = digests[rel]
+        digest = digests[rel].sha256
         if digest in seen_hashes:
             skipped.append(f"{rel}: same content as {seen_hashes[digest]}; skipped")
             continue
@@ -372,10 +426,9 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
             kept[rel] = old[rel]
         else:
             todo.append(rel)
-    work_dir = location.work_dir()
     checkpoint = (Checkpoint(work_dir, embedder.label, embedder.dimension)
                   if can_write and todo and work_dir is not None else None)
-    tracker = _Tracker(progress, len(todo), sum(digests[r][1] for r in todo))
+    tracker = _Tracker(progress, len(todo), sum(digests[r].size for r in todo))
     embedding = _Embedding(embedder, settings, checkpoint, tracker, can_write)
     reader = _Reader(root, settings)
     info = IndexInfo(embedder.name, embedder.dimension, embedder.variant, settings.chunking())
@@ -391,8 +444,8 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
     try:
         # Small files first (by name), then big ones (smallest first); before a big one, what is
         # done is applied, so that it answers meanwhile (changed files answer as they were).
-        for rel in sorted(todo, key=lambda r: (_big(digests[r][1]), r)):
-            if on_commit is not None and fresh and can_write and digests[rel][1] >= INLINE_READ_BYTES:
+        for rel in sorted(todo, key=lambda r: (_big(digests[r].size), r)):
+            if on_commit is not None and fresh and can_write and digests[rel].size >= INLINE_READ_BYTES:
                 current = apply(set(old) - set(digests))
                 on_commit(current)
             tracker.current = rel
@@ -406,7 +459,7 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
                 tracker.chunked += len(texts)
             # Counted as read before it is embedded, so that the passage total is exact for it.
             tracker.files_read += 1
-            tracker.bytes_read += digests[rel][1]
+            tracker.bytes_read += digests[rel].size
             if texts is not None:
                 embedding.add(rel, texts)
             tracker.files_done += 1
@@ -424,12 +477,15 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
         warnings=tuple(warnings), passages=sum(len(d.passages) for d in documents), documents=len(documents),
         rebuilt=rebuilt, embedded=embedding.embedded, resumed=embedding.resumed)
     if not report.changed_anything and previous is not None:
+        if can_write:
+            _remember_digests(work_dir, digests)
         return report, previous
     if not can_write:
         stale = f"the index folder {location} is not writable; answers come from the index as it was"
         log.warning(stale)
         return replace(report, stale=stale), previous
     current = apply(set(old) - set(kept) - set(fresh))
+    _remember_digests(work_dir, {r: d for r, d in digests.items() if r in kept or (r in fresh and fresh[r].hash == d.sha256)})
     if checkpoint is not None:
         checkpoint.clear()
     return report, current

@@ -145,5 +145,6 @@ def test_a_file_too_slow_to_read_is_skipped_and_what_was_done_answers_first(seed
                           on_commit=committed.append)
     assert "big.txt: took more than 0.5 s to read; skipped" in "\n".join(report.skipped)
     small = {"filler-0000.txt", "filler-0001.txt", *(p.name for p in ROOT.joinpath("sources").iterdir())}
-    assert set(report.added) == small == set(committed[-1].by_source)
-    assert len(committed) == 2 and set(committed[0].by_source) == small, "the small files were written before the big one"
+    assert set(report.added) == small == {d.source for d in committed[-1].documents}
+    first = {d.source for d in committed[0].documents}
+    assert len(committed) == 2 and first == small, "the small files were written before the big one"

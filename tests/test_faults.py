@@ -28,7 +28,8 @@ from helpers import KURDISTAN, TROMSO, TROMSO_QUESTION
 from qa import QA, IndexReport, IndexStoreError, Settings
 from qa.embedding import Embedder
 from qa.indexing import update_index
-from qa.stores.local import CURRENT, DOCUMENTS, current_generation, load_store
+from qa.stores.local import CURRENT, current_generation, load_store
+from qa.stores.segments import DOCUMENTS
 
 SEED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
 
@@ -287,7 +288,9 @@ def test_a_file_that_grows_past_the_limit_before_it_is_read_is_skipped(seed_dir:
 
 @contextlib.contextmanager
 def rewritten_in_a_loop(path: Path, versions: list[str]) -> Iterator[None]:
-    """A thread rewriting `path` in place, version after version, for as long as the block runs."""
+    """A thread rewriting `path` in place, version after version, for as long as the block runs
+    (the file exists before the block starts)."""
+    path.write_text(versions[0], encoding="utf-8")
     stop = threading.Event()
 
     def flip() -> None:
@@ -316,9 +319,9 @@ def test_a_file_rewritten_during_indexing_is_never_stored_torn(seed_dir: Path, i
             if skipped:
                 assert skipped[0] in {"flipping.txt: changed while it was being read; it will be indexed next time",
                                       "flipping.txt: empty file; skipped"}
-            assert skipped or "flipping.txt" in store.by_source, "each build stores the file whole or says why not"
-            if "flipping.txt" in store.by_source:
-                doc = store.documents[store.by_source["flipping.txt"]]
+            doc = store.document("flipping.txt")
+            assert skipped or doc is not None, "each build stores the file whole or says why not"
+            if doc is not None:
                 assert hashlib.sha256(doc.text.encode()).hexdigest() == doc.hash
     flipping.write_text(TROMSO, encoding="utf-8")
     update(seed_dir, index, embedder)
@@ -330,9 +333,8 @@ def test_a_file_rewritten_during_indexing_is_never_stored_torn(seed_dir: Path, i
 
 
 def test_a_missing_passage_store_is_reported_and_rebuilt(seed_dir: Path, index: Path, embedder: Embedder) -> None:
-    gen = current_generation(index)
-    assert gen is not None
-    (gen / DOCUMENTS).unlink()
+    assert current_generation(index) is not None
+    (index / load_store(index).segments[0].name / DOCUMENTS).unlink()
     with pytest.raises(IndexStoreError, match=f"missing {DOCUMENTS}"):
         load_store(index)
     qa = assert_seed_answers(seed_dir, index, embedder)

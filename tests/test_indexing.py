@@ -13,7 +13,8 @@ from helpers import TROMSO, TROMSO_QUESTION
 from qa import QA, Settings
 from qa.embedding import Embedder
 from qa.indexing import update_index
-from qa.stores.local import CURRENT, DENSE, DOCUMENTS, MANIFEST, current_generation, load_store
+from qa.stores.local import CURRENT, MANIFEST, current_generation, load_store
+from qa.stores.segments import DENSE, DOCUMENTS, TERMS
 
 
 class CountingEmbedder(Embedder):
@@ -93,15 +94,16 @@ def test_damaged_index_is_detected_and_rebuilt(seed_dir: Path, tmp_path: Path, e
     update_index(seed_dir, index, embedder)
     gen = current_generation(index)
     assert gen is not None
+    segment = index / load_store(index).segments[0].name
     if damage == "truncate-dense":
-        data = (gen / DENSE).read_bytes()
-        (gen / DENSE).write_bytes(data[: len(data) // 2])
+        data = (segment / DENSE).read_bytes()
+        (segment / DENSE).write_bytes(data[: len(data) // 2])
     elif damage == "corrupt-documents":
-        raw = bytearray((gen / DOCUMENTS).read_bytes())
+        raw = bytearray((segment / DOCUMENTS).read_bytes())
         raw[100:110] = b"XXXXXXXXXX"
-        (gen / DOCUMENTS).write_bytes(bytes(raw))
+        (segment / DOCUMENTS).write_bytes(bytes(raw))
     elif damage == "delete-bm25":
-        for f in (gen / "bm25").iterdir():
+        for f in (segment / TERMS).iterdir():
             f.unlink()
             break
     elif damage == "garbage-manifest":
@@ -150,7 +152,7 @@ def test_failed_write_leaves_the_previous_index_usable(seed_dir: Path, tmp_path:
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed mid-write")
 
-    monkeypatch.setattr("qa.stores.local._fsync_tree", crash)
+    monkeypatch.setattr("qa.stores.segments.fsync_tree", crash)
     with pytest.raises(KeyboardInterrupt):
         update_index(seed_dir, index, embedder)
     monkeypatch.undo()

@@ -1,4 +1,4 @@
-"""The index on disk: passages, their vectors (FAISS) and their terms (BM25), with a manifest.
+"""The default index: a folder of segments (FAISS + BM25 postings), switched by generation.
 
 Layout of the index folder:
 
@@ -6,17 +6,21 @@ Layout of the index folder:
       CURRENT            name of the generation in use, e.g. "gen-000003"
       gen-000003/
         manifest.json    model, encoder, dimension, chunking settings, a hash per source file,
-                         and a checksum per index file
-        documents.jsonl  one line per document: source, title, date, text, sentence units
-                         and passages (as ranges of units)
-        dense.faiss      one unit vector per passage (inner product = cosine): exact search
-                         (IndexFlatIP) up to EXACT_SEARCH_MAX passages, an HNSW graph above
-        bm25/            bm25s matrices over the same passages
+                         and the segments in use: each one's files with their checksums, and
+                         the documents deleted from it since it was written
+      seg-000001/        immutable segments (qa.stores.segments): documents, vectors, terms
+      seg-000004/
 
-Every update writes a whole new generation into a temporary folder, renames it into place
-and only then switches CURRENT (an atomic rename). A crash at any point leaves the previous
-generation in use. Loading checks every file against its checksum, so a truncated or
-corrupted file is reported, never half-read.
+An update costs what changed: its new and changed files go into a new small segment, and
+the files it removes or replaces are marked deleted in the older segments (their passages
+are skipped by every search until a merge drops them). Small segments are merged when
+there are more than MAX_SEGMENTS, and everything is merged into one when the small ones
+outgrow the biggest (or a quarter of it is deleted), so search stays fast; BM25 uses the
+whole collection's statistics, so a merge changes no score. Every update writes its new
+segments and a new generation into temporary folders, renames them into place and only then
+switches CURRENT (an atomic rename): a crash at any point leaves the previous generation in
+use. Loading checks every file against its checksum, so a damaged file is reported, never
+half-read.
 
 Example:
     >>> from qa.stores.local import load_store
@@ -27,23 +31,21 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import bm25s
-import faiss
 import numpy as np
 
 from qa.errors import IndexStoreError
+from qa.stores import bm25
 from qa.stores.base import (
     Changes,
     Filter,
@@ -54,28 +56,18 @@ from qa.stores.base import (
     folder_lock,
     passage_terms,
 )
+from qa.stores.segments import Segment, Vectors, fsync_file, load_segment, write_segment
 
-# bm25s sets its logger to DEBUG when imported, which prints its internals through any
-# logging handler an application has (the CLI's, the app's); its warnings still show.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-DOCUMENTS = "documents.jsonl"
-DENSE = "dense.faiss"
-BM25_DIR = "bm25"
-BM25_K1, BM25_B = 0.9, 0.4
-# Dense index by size (bench/bench_faiss.py): exact search up to this many passages (one-query
-# p50 6-9 ms on one core at 100k; 10 ms is passed between 110k and 170k); an HNSW graph above.
-EXACT_SEARCH_MAX = 100_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 40
-# Candidates a graph search keeps: recall@10 0.96 at 1M synthetic vectors, p50 under 1 ms.
-HNSW_EF_SEARCH = 512
-
-# Passage vectors: one array, or consecutive blocks of rows.
-Vectors = np.ndarray | Sequence[np.ndarray]
+# Merge policy: at most this many segments (the smallest are merged beyond it); one segment
+# again when the others hold more than FULL_MERGE_SHARE of the biggest's passages, or more
+# than DELETED_SHARE of the biggest is deleted.
+MAX_SEGMENTS = 8
+FULL_MERGE_SHARE = 0.5
+DELETED_SHARE = 0.25
+_SEGMENT = re.compile(r"^\.?seg-(\d+)")
 
 
 @dataclass(frozen=True)
@@ -86,10 +78,11 @@ class Manifest:
     dimension: int
     chunking: dict[str, int]
     sources: dict[str, str]  # source path -> sha256 of its bytes
-    passages: int
-    files: dict[str, str] = field(default_factory=dict)  # index file -> sha256
+    passages: int  # live passages
+    # Each segment in use: {"name", "files": {path: sha256}, "deleted": [sources]}.
+    segments: list[dict] = field(default_factory=list)
     format: int = FORMAT_VERSION
-    encoder: str = "torch"  # the backend that embedded it (qa.encoders); older indexes were all torch
+    encoder: str = "torch"  # the backend that embedded it (qa.encoders)
 
     @property
     def info(self) -> IndexInfo:
@@ -97,241 +90,287 @@ class Manifest:
 
 
 class Store:
-    """A loaded generation of a local index (FAISS + bm25s): the default `IndexBackend`.
+    """A loaded generation of a local index: the default `IndexBackend`.
 
-    Passages sit in rows, documents in source order; a `PassageId` maps to its row through
-    its document. Everything is read-only: `apply` writes a new generation and returns it.
+    Documents are listed by source; a `PassageId` maps to a (segment, row) through its
+    document. Read-only: `apply` writes a new generation and returns it.
     """
 
-    def __init__(self, manifest: Manifest, documents: list[StoredDocument], dense: faiss.Index,
-                 bm25: bm25s.BM25 | None, folder: Path | None = None):
+    def __init__(self, manifest: Manifest, segments: Sequence[Segment], folder: Path | None = None) -> None:
         self.manifest = manifest
         self.info = manifest.info
         self.folder = folder  # the index folder (whose CURRENT names this generation)
-        self.documents = documents
-        self.dense = dense
-        self.bm25 = bm25
-        self.by_source = {doc.source: i for i, doc in enumerate(documents)}
-        counts = np.array([len(d.passages) for d in documents], dtype=np.int64)
-        self.passage_doc = np.repeat(np.arange(len(documents), dtype=np.int64), counts)
-        self.doc_first_passage = np.concatenate([[0], np.cumsum(counts)])[:-1] if len(counts) else counts
-        if dense.ntotal != len(self.passage_doc):
-            raise IndexStoreError(
-                f"index holds {dense.ntotal} vectors for {len(self.passage_doc)} passages; run `qa index` to rebuild"
-            )
-        self.idf_by_id = _idf(bm25) if bm25 is not None else np.zeros(0, dtype=np.float32)
-        self._recent = threading.local()  # this thread's last filter mask and BM25 scores
+        self.segments = list(segments)
+        deleted = {entry["name"]: frozenset(entry.get("deleted", ())) for entry in manifest.segments}
+        self.deleted = [deleted.get(seg.name, frozenset()) for seg in self.segments]
+        self.alive: list[np.ndarray | None] = []
+        home: dict[str, tuple[int, int]] = {}
+        for s, (seg, gone) in enumerate(zip(self.segments, self.deleted)):
+            alive = None
+            if gone:
+                dead = np.array([d.source in gone for d in seg.documents], dtype=bool)
+                alive = ~dead[seg.row_doc]
+            self.alive.append(alive)
+            home.update((doc.source, (s, d)) for d, doc in enumerate(seg.documents) if doc.source not in gone)
+        self._home = dict(sorted(home.items()))
+        self.documents = [self.segments[s].documents[d] for s, d in self._home.values()]
+        self.bm25 = bm25.Collection([(seg.postings, alive) for seg, alive in zip(self.segments, self.alive)])
+        self._recent = threading.local()  # this thread's last filter masks and BM25 scores
 
     def __len__(self) -> int:
-        return len(self.passage_doc)
+        return self.bm25.passages
 
     # -- reading ------------------------------------------------------------------------
 
     def document(self, source: str) -> StoredDocument | None:
-        d = self.by_source.get(source)
-        return None if d is None else self.documents[d]
+        at = self._home.get(source)
+        return None if at is None else self.segments[at[0]].documents[at[1]]
 
-    def rows(self, ids: Sequence[PassageId]) -> np.ndarray:
-        """Row numbers of passages (KeyError for a passage this generation does not hold)."""
-        out = np.empty(len(ids), dtype=np.int64)
-        for r, pid in enumerate(ids):
-            d = self.by_source[pid.source]
-            if self.documents[d].hash != pid.hash:
-                raise KeyError(pid)
-            out[r] = self.doc_first_passage[d] + pid.number
-        return out
+    def _place(self, pid: PassageId) -> tuple[int, int]:
+        """(segment, row) of a passage; KeyError for one this generation does not hold."""
+        s, d = self._home[pid.source]
+        seg = self.segments[s]
+        if seg.documents[d].hash != pid.hash or not 0 <= pid.number < len(seg.documents[d].passages):
+            raise KeyError(pid)
+        return s, int(seg.first_row[d]) + pid.number
 
-    def passage_id(self, row: int) -> PassageId:
-        doc = self.documents[int(self.passage_doc[row])]
-        return PassageId(doc.source, doc.hash, row - int(self.doc_first_passage[self.by_source[doc.source]]))
+    def _id(self, s: int, row: int) -> PassageId:
+        seg = self.segments[s]
+        d = int(seg.row_doc[row])
+        doc = seg.documents[d]
+        return PassageId(doc.source, doc.hash, row - int(seg.first_row[d]))
 
-    def _ids(self, rows) -> list[PassageId]:
-        return [self.passage_id(r) for r in rows]
+    def _by_segment(self, ids: Sequence[PassageId]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The ids grouped by segment: (segment, positions in ids, rows)."""
+        places = [self._place(pid) for pid in ids]
+        groups: dict[int, list[tuple[int, int]]] = {}
+        for i, (s, row) in enumerate(places):
+            groups.setdefault(s, []).append((i, row))
+        return [(s, np.array([i for i, _ in g], dtype=np.int64), np.array([r for _, r in g], dtype=np.int64))
+                for s, g in groups.items()]
 
-    def mask(self, where: Filter | None) -> np.ndarray | None:
-        """The rows a filter lets through as a boolean mask (None: all), this thread's last one remembered."""
+    def masks(self, where: Filter | None) -> list[np.ndarray | None]:
+        """Per segment, the rows a search may return (None: all): live, and let through by
+        `where`; this thread's last one remembered."""
         if where is None or where.empty:
-            return None
-        recent = getattr(self._recent, "mask", None)
+            return self.alive
+        recent = getattr(self._recent, "masks", None)
         if recent is not None and recent[0] == where:
             return recent[1]
-        ok = np.fromiter((where.admits(d.source, d.date) for d in self.documents), dtype=bool, count=len(self.documents))
-        allowed = ok[self.passage_doc]
-        self._recent.mask = (where, allowed)
-        return allowed
+        out = []
+        for seg, alive in zip(self.segments, self.alive):
+            ok = np.fromiter((where.admits(d.source, d.date) for d in seg.documents), dtype=bool, count=len(seg.documents))
+            rows = ok[seg.row_doc]
+            out.append(rows if alive is None else rows & alive)
+        self._recent.masks = (where, out)
+        return out
 
-    def _bm25_scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        """BM25 scores of every passage, this thread's last question remembered (top-k and the
-        scores of dense candidates read the same array)."""
+    def _bm25(self, query_terms: Sequence[str]) -> list[np.ndarray]:
+        """BM25 scores of every row of every segment, this thread's last question remembered
+        (top-k and the scores of dense candidates read the same arrays)."""
         key = tuple(query_terms)
         recent = getattr(self._recent, "scores", None)
         if recent is not None and recent[0] == key:
             return recent[1]
-        if self.bm25 is None or not key:
-            scores = np.zeros(len(self), dtype=np.float32)
-        else:
-            scores = np.asarray(self.bm25.get_scores(list(key)), dtype=np.float32)
+        scores = self.bm25.scores(key)
         self._recent.scores = (key, scores)
         return scores
 
     def dense_top_k(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[PassageId]:
-        return self._ids(self.nearest(vector, k, self.mask(where)).tolist())
+        found = [(score, s, row) for s, (seg, allowed) in enumerate(zip(self.segments, self.masks(where)))
+                 for score, row in zip(*(a.tolist() for a in seg.nearest(vector, k, allowed)))]
+        if len(self.segments) > 1:
+            found.sort(key=lambda f: -f[0])
+        return [self._id(s, row) for _, s, row in found[:k]]
 
     def keyword_top_k(self, query_terms: Sequence[str], k: int,
                       where: Filter | None = None) -> list[tuple[PassageId, float]]:
-        k = min(k, len(self))
-        if k == 0 or not query_terms:
+        if k <= 0 or not query_terms or not self.bm25.passages:
             return []
-        scores = self._bm25_scores(query_terms)
-        allowed = self.mask(where)
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
+        per_segment = [scores if allowed is None else np.where(allowed, scores, 0.0)
+                       for scores, allowed in zip(self._bm25(query_terms), self.masks(where))]
+        scores = per_segment[0] if len(per_segment) == 1 else np.concatenate(per_segment)
+        k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.passage_id(r), float(scores[r])) for r in top.tolist() if scores[r] > 0]
-
-    def keyword_scores(self, query_terms: Sequence[str], ids: Sequence[PassageId]) -> np.ndarray:
-        return self._bm25_scores(query_terms)[self.rows(ids)]
-
-    def vectors(self, ids: Sequence[PassageId] | np.ndarray) -> np.ndarray:
-        """The stored unit vectors of the given passages (ids, or row numbers)."""
-        rows = ids if isinstance(ids, np.ndarray) else self.rows(ids)
-        return self.dense.reconstruct_batch(np.asarray(rows, dtype=np.int64))
-
-    def idf(self, query_terms: Sequence[str]) -> dict[str, float]:
-        """Idf of each of `query_terms` the collection knows (unknown terms are left out)."""
-        if self.bm25 is None:
-            return {}
-        vocab = self.bm25.vocab_dict
-        return {t: float(self.idf_by_id[vocab[t]]) for t in query_terms if t in vocab}
-
-    def contains(self, ids: Sequence[PassageId], query_terms: Sequence[str]) -> np.ndarray:
-        """Read from BM25's term-by-passage matrix, so nothing is re-tokenised: a term's
-        postings (the passages holding it) are sorted, so membership is a binary search."""
-        out = np.zeros((len(ids), len(query_terms)), dtype=bool)
-        if self.bm25 is None or not len(ids):
-            return out
-        rows = self.rows(ids)
-        vocab = self.bm25.vocab_dict
-        indptr, indices = self.bm25.scores["indptr"], self.bm25.scores["indices"]
-        for j, term in enumerate(query_terms):
-            if term not in vocab:
-                continue
-            holders = indices[indptr[vocab[term]] : indptr[vocab[term] + 1]]
-            if len(holders):
-                at = np.minimum(np.searchsorted(holders, rows), len(holders) - 1)
-                out[:, j] = holders[at] == rows
+        starts = np.cumsum([0] + [len(s) for s in per_segment])
+        out = []
+        for i in top.tolist():
+            if scores[i] > 0:
+                s = int(np.searchsorted(starts, i, side="right")) - 1
+                out.append((self._id(s, i - int(starts[s])), float(scores[i])))
         return out
 
-    def document_vectors(self, doc: int) -> np.ndarray:
-        first = int(self.doc_first_passage[doc])
-        return self.dense.reconstruct_n(first, len(self.documents[doc].passages))
+    def keyword_scores(self, query_terms: Sequence[str], ids: Sequence[PassageId]) -> np.ndarray:
+        out = np.zeros(len(ids), dtype=np.float32)
+        if not query_terms:
+            return out
+        scores = self._bm25(query_terms)
+        for s, at, rows in self._by_segment(ids):
+            out[at] = scores[s][rows]
+        return out
 
-    def nearest(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
-        """Rows of the (at most) k passages whose vectors best match the unit `vector`, best
-        first; only among `allowed` (a boolean mask over passages) if given.
+    def vectors(self, ids: Sequence[PassageId]) -> np.ndarray:
+        """The stored unit vectors of the given passages."""
+        out = np.zeros((len(ids), self.info.dimension), dtype=np.float32)
+        for s, at, rows in self._by_segment(ids):
+            out[at] = self.segments[s].vectors(rows)
+        return out
 
-        A filter that leaves at most EXACT_SEARCH_MAX passages is searched exactly, over the
-        stored vectors: a graph search visits a few hundred nodes and would miss most of them.
-        """
-        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        k = min(k, len(self))
-        if k == 0 or (allowed is not None and not allowed.any()):
-            return np.zeros(0, dtype=np.int64)
-        index, params = self.dense, None
-        if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.flatnonzero(allowed).astype(np.int64))
-            if isinstance(index, faiss.IndexHNSW) and int(allowed.sum()) > EXACT_SEARCH_MAX:
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=index.hnsw.efSearch)
-            else:
-                index, params = _exact(index), faiss.SearchParameters(sel=selector)
-        # One query is answered faster on one thread (bench_faiss: 9 vs 15 ms at 100k exact),
-        # and concurrent questions each keep a core; builds keep their threads.
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            _, found = index.search(query, k, params=params)
-        finally:
-            faiss.omp_set_num_threads(threads)
-        return found[0][found[0] >= 0]
+    def idf(self, query_terms: Sequence[str]) -> dict[str, float]:
+        """Idf of each of `query_terms` the collection holds (unknown terms are left out)."""
+        out = {}
+        for t in query_terms:
+            if t not in out and (weight := self.bm25.idf(t)) > 0:
+                out[t] = float(weight)
+        return out
+
+    def contains(self, ids: Sequence[PassageId], query_terms: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(ids), len(query_terms)), dtype=bool)
+        for s, at, rows in self._by_segment(ids):
+            postings = self.segments[s].postings
+            for j, term in enumerate(query_terms):
+                out[at, j] = postings.holds(term, rows)
+        return out
+
+    def document_vectors(self, source: str) -> np.ndarray:
+        s, d = self._home[source]
+        return self.segments[s].document_vectors(d)
 
     # -- writing ------------------------------------------------------------------------
 
     def apply(self, changes: Changes) -> Store:
-        """Write a new generation: these documents' vectors carried over, the changes applied."""
+        """Write the changes as a new segment (and a merge, when due) and switch to a new
+        generation; returns it. Costs what changed, plus the merge when one is due."""
         if self.folder is None:
             raise IndexStoreError("this index was not loaded from a folder and cannot be updated")
-        fresh = {doc.source: (doc, vectors) for doc, vectors in changes.upserts}
+        fresh = {doc.source: (doc, np.asarray(vectors, dtype=np.float32)) for doc, vectors in changes.upserts}
         for doc, vectors in fresh.values():
-            if len(vectors) != len(doc.passages):
-                raise ValueError(f"{doc.source}: {len(vectors)} vectors for {len(doc.passages)} passages")
-        keep = [d for d in self.documents if d.source not in fresh and d.source not in changes.removes]
-        by_source = {d.source: d for d in keep} | {s: doc for s, (doc, _) in fresh.items()}
-        order = sorted(by_source)
-        documents = [by_source[s] for s in order]
-        vectors = [fresh[s][1] if s in fresh else self.document_vectors(self.by_source[s]) for s in order]
-        passage_ids = TermIds()
-        for doc in documents:
-            for words in passage_terms(doc):
-                passage_ids.add(words)
-        manifest = Manifest(model=self.info.model, dimension=self.info.dimension, chunking=self.info.chunking,
-                            sources={d.source: d.hash for d in documents}, passages=sum(map(len, vectors)),
-                            encoder=self.info.encoder)
-        write_store(self.folder, manifest, documents, vectors, passage_ids)
-        return load_store(self.folder)
+            if vectors.shape != (len(doc.passages), self.info.dimension):
+                raise ValueError(f"{doc.source}: {vectors.shape} vectors for {len(doc.passages)} passages "
+                                 f"of dimension {self.info.dimension}")
+        gone = set(changes.removes) | set(fresh)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            entries = [{**e, "deleted": sorted(set(e.get("deleted", ())) | (gone & set(seg.by_source)))}
+                       for seg, e in zip(self.segments, self.manifest.segments)]
+            segments = list(self.segments)
+            if fresh:
+                docs = [fresh[s][0] for s in sorted(fresh)]
+                name = _next_segment(self.folder)
+                # The only segment with live passages (a first build) keeps exact search longest.
+                alone = all(d.source in set(e["deleted"]) for seg, e in zip(segments, entries) for d in seg.documents)
+                files = write_segment(self.folder / name, docs, [fresh[d.source][1] for d in docs],
+                                      (t for d in docs for t in passage_terms(d)), self.info.dimension, alone)
+                segments.append(load_segment(self.folder / name, files))
+                entries.append({"name": name, "files": files, "deleted": []})
+            segments, entries = _merged(self.folder, segments, entries, self.info.dimension)
+            return _switch(self.folder, self.manifest, segments, entries)
+        except (OSError, RuntimeError) as exc:
+            raise _write_error(self.folder, exc) from exc
+
+    def merge(self) -> Store:
+        """Merge every segment into one now, dropping deleted passages; returns the new
+        generation (answers are the same: BM25 statistics are the collection's, not a segment's)."""
+        if self.folder is None:
+            raise IndexStoreError("this index was not loaded from a folder and cannot be updated")
+        try:
+            segments, entries = _merged(self.folder, self.segments, list(self.manifest.segments), self.info.dimension,
+                                        everything=True)
+            return _switch(self.folder, self.manifest, segments, entries)
+        except (OSError, RuntimeError) as exc:
+            raise _write_error(self.folder, exc) from exc
+
+
+def _merge_due(sizes: list[int], dead: list[int]) -> list[int] | None:
+    """Which segments (by position) to merge into one, or None. `sizes` counts live passages."""
+    if len(sizes) < 2:
+        return None
+    biggest = int(np.argmax(sizes))
+    rest = sum(sizes) - sizes[biggest]
+    if rest > FULL_MERGE_SHARE * sizes[biggest] or dead[biggest] > DELETED_SHARE * (sizes[biggest] + dead[biggest]):
+        return list(range(len(sizes)))
+    if len(sizes) > MAX_SEGMENTS:
+        smallest = sorted(range(len(sizes)), key=lambda i: sizes[i])
+        return sorted(smallest[: len(sizes) - MAX_SEGMENTS // 2 + 1])
+    return None
+
+
+def _merged(folder: Path, segments: list[Segment], entries: list[dict], dimension: int,
+            everything: bool = False) -> tuple[list[Segment], list[dict]]:
+    """The segments after the merge the policy calls for (if any; all of them if `everything`):
+    the merged ones' live documents, vectors and postings in one new segment, nothing embedded
+    or tokenised again."""
+    deleted = [set(e["deleted"]) for e in entries]
+    sizes = [sum(len(d.passages) for d in seg.documents if d.source not in gone) for seg, gone in zip(segments, deleted)]
+    dead = [len(seg) - size for seg, size in zip(segments, sizes)]
+    chosen = list(range(len(segments))) if everything else _merge_due(sizes, dead)
+    if not chosen:
+        return segments, entries
+    picked = [(seg.documents[d].source, i, d) for i in chosen for seg in [segments[i]]
+              for d in range(len(seg.documents)) if seg.documents[d].source not in deleted[i]]
+    picked.sort()
+    new_rows = {i: np.full(len(segments[i]), -1, dtype=np.int64) for i in chosen}
+    offset = 0
+    for _, i, d in picked:
+        seg = segments[i]
+        n = len(seg.documents[d].passages)
+        new_rows[i][int(seg.first_row[d]) : int(seg.first_row[d]) + n] = np.arange(offset, offset + n)
+        offset += n
+    postings = bm25.Postings.merge([(segments[i].postings, new_rows[i]) for i in chosen], offset)
+    docs = [segments[i].documents[d] for _, i, d in picked]
+    name = _next_segment(folder)
+    files = write_segment(folder / name, docs, (segments[i].document_vectors(d) for _, i, d in picked), postings,
+                          dimension, alone=len(chosen) == len(segments))
+    keep = [i for i in range(len(segments)) if i not in chosen]
+    return ([segments[i] for i in keep] + [load_segment(folder / name, files)],
+            [entries[i] for i in keep] + [{"name": name, "files": files, "deleted": []}])
+
+
+def _next_segment(folder: Path) -> str:
+    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := _SEGMENT.match(p.name))]
+    return f"seg-{max(numbers, default=0) + 1:06d}"
+
+
+def _switch(folder: Path, previous: Manifest, segments: list[Segment], entries: list[dict]) -> Store:
+    """Write a generation of these segments and make it current (atomically); returns it loaded."""
+    live = [(doc, e) for seg, e in zip(segments, entries) for doc in seg.documents if doc.source not in set(e["deleted"])]
+    manifest = replace(previous, segments=entries, sources=dict(sorted((d.source, d.hash) for d, _ in live)),
+                       passages=sum(len(d.passages) for d, _ in live), format=FORMAT_VERSION)
+    current = current_generation_safe(folder)
+    name = f"gen-{int(current.name.split('-')[1]) + 1 if current else 1:06d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
+    try:
+        (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+        fsync_file(tmp / MANIFEST)
+        target = folder / name
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+        tmp = None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    pointer_tmp = folder / f".{CURRENT}.tmp"
+    pointer_tmp.write_text(name + "\n", encoding="utf-8")
+    fsync_file(pointer_tmp)
+    os.replace(pointer_tmp, folder / CURRENT)
+    fsync_file(folder)  # the renames themselves survive a power cut
+    _remove_unused(folder, name, {e["name"] for e in entries})
+    return Store(manifest, segments, folder)
+
+
+def _write_error(folder: Path, exc: OSError | RuntimeError) -> IndexStoreError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return IndexStoreError(f"cannot write the index in {folder} ({reason}); "
+                           f"check that the folder is writable and the disk has room")
 
 
 def empty_store(folder: str | Path, info: IndexInfo) -> Store:
     """An index with nothing in it yet, built with `info`; its first `apply` writes a generation."""
     manifest = Manifest(model=info.model, dimension=info.dimension, chunking=dict(info.chunking), sources={},
                         passages=0, encoder=info.encoder)
-    return Store(manifest, [], faiss.IndexFlatIP(info.dimension), None, Path(folder))
-
-
-def _exact(index: faiss.Index) -> faiss.Index:
-    """The flat (exact) index holding the vectors: the index itself, or an HNSW graph's storage."""
-    return faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
-
-
-def build_dense(vectors: Vectors, dimension: int, exact_max: int) -> faiss.Index:
-    """The dense index of `vectors`: exact inner product up to exact_max of them, HNSW above.
-
-    `vectors` may be one array or consecutive blocks of rows (one per document), added one by
-    one so that they are never copied into one big array first.
-    """
-    blocks = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
-    if sum(len(b) for b in blocks) <= exact_max:
-        index = faiss.IndexFlatIP(dimension)
-    else:
-        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    for block in blocks:
-        if len(block):
-            index.add(np.ascontiguousarray(block, dtype=np.float32))
-    return index
-
-
-def _ready_to_search(index: faiss.Index) -> faiss.Index:
-    """Set what a search reads from the index but this qa decides (an HNSW graph's efSearch)."""
-    if isinstance(index, faiss.IndexHNSW):
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    return index
-
-
-def _idf(bm25: bm25s.BM25) -> np.ndarray:
-    """Inverse document frequency per BM25 vocabulary id (Lucene's form, always > 0)."""
-    df = np.diff(np.asarray(bm25.scores["indptr"])).astype(np.float64)
-    n = float(bm25.scores["num_docs"])
-    return np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return Store(manifest, [], Path(folder))
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -346,6 +385,15 @@ def current_generation(index_dir: Path) -> Path | None:
     return folder
 
 
+def current_generation_safe(index_dir: Path) -> Path | None:
+    """Like current_generation, but a broken pointer counts as no index (a rebuild follows)."""
+    try:
+        return current_generation(index_dir)
+    except (IndexStoreError, OSError):
+        gens = sorted(index_dir.glob("gen-*"))
+        return gens[-1] if gens else None
+
+
 def read_manifest(index_dir: Path) -> Manifest | None:
     """The manifest of the generation in use (None when there is no index)."""
     folder = current_generation(index_dir)
@@ -355,8 +403,14 @@ def read_manifest(index_dir: Path) -> Manifest | None:
 def _read_manifest(folder: Path) -> Manifest:
     try:
         raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexStoreError(f"index manifest in {folder} is damaged ({exc}); run `qa index` to rebuild") from exc
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
+        found = raw.get("format") if isinstance(raw, dict) else None
+        raise IndexStoreError(f"index in {folder} has format {found}, this qa reads {FORMAT_VERSION}; it is rebuilt")
+    try:
         return Manifest(**raw)
-    except (OSError, ValueError, TypeError) as exc:
+    except TypeError as exc:
         raise IndexStoreError(f"index manifest in {folder} is damaged ({exc}); run `qa index` to rebuild") from exc
 
 
@@ -367,28 +421,12 @@ def load_store(index_dir: str | Path) -> Store:
     if folder is None:
         raise IndexStoreError(f"no index in {index_dir}; run `qa index` to build one")
     manifest = _read_manifest(folder)
-    if manifest.format != FORMAT_VERSION:
-        raise IndexStoreError(f"index in {folder} has format {manifest.format}, this qa reads {FORMAT_VERSION}")
-    present = {p.relative_to(folder).as_posix() for p in _files(folder)}
-    if present != set(manifest.files):
-        missing = sorted(set(manifest.files) - present)
-        raise IndexStoreError(f"index in {folder} is incomplete (missing {', '.join(missing) or 'nothing'}; "
-                              f"unexpected {', '.join(sorted(present - set(manifest.files))) or 'nothing'})")
-    for name, digest in manifest.files.items():
-        if _sha256(folder / name) != digest:
-            raise IndexStoreError(f"index file {folder / name} is damaged (checksum mismatch)")
-    try:
-        with (folder / DOCUMENTS).open(encoding="utf-8") as fh:
-            documents = [StoredDocument.from_json(line) for line in fh if line.strip()]
-        dense = _ready_to_search(faiss.read_index(str(folder / DENSE)))
-        bm25 = bm25s.BM25.load(str(folder / BM25_DIR), load_vocab=True, show_progress=False) if manifest.passages else None
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise IndexStoreError(f"index in {folder} cannot be read ({exc}); run `qa index` to rebuild") from exc
-    return Store(manifest, documents, dense, bm25, index_dir)
+    segments = [load_segment(index_dir / e["name"], e["files"]) for e in manifest.segments]
+    return Store(manifest, segments, index_dir)
 
 
 class LocalLocation:
-    """An index folder (the default location): generations of FAISS + bm25s files.
+    """An index folder (the default location).
 
     Example:
         >>> from qa.stores.local import LocalLocation
@@ -425,125 +463,28 @@ class LocalLocation:
         return self.folder
 
 
-@dataclass
-class TermIds:
-    """Passages' BM25 terms as vocabulary ids, added one passage at a time: lists of term
-    strings for the 100,000 passages of a 50 MB document would take gigabytes.
-
-    Example:
-        >>> terms = TermIds()
-        >>> terms.add(["troop", "iraq"]); terms.add([])
-        >>> [ids.tolist() for ids in terms.ids], terms.vocab
-        ([[0, 1], [2]], {'troop': 0, 'iraq': 1, '': 2})
-    """
-
-    ids: list[np.ndarray] = field(default_factory=list)
-    vocab: dict[str, int] = field(default_factory=dict)
-
-    def add(self, passage_terms: Sequence[str]) -> None:
-        words = passage_terms or [""]  # bm25s needs at least one term per passage
-        self.ids.append(np.fromiter((self.vocab.setdefault(t, len(self.vocab)) for t in words),
-                                    dtype=np.int32, count=len(words)))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-def build_bm25(passage_terms: TermIds | Sequence[Sequence[str]]) -> bm25s.BM25:
-    """A BM25 index over pre-analysed passages (see qa.lexical.terms)."""
-    if not isinstance(passage_terms, TermIds):
-        ids = TermIds()
-        for words in passage_terms:
-            ids.add(words)
-        passage_terms = ids
-    bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-    bm25.index((passage_terms.ids, passage_terms.vocab), show_progress=False)
-    return bm25
-
-
-def write_store(
-    index_dir: str | Path,
-    manifest: Manifest,
-    documents: list[StoredDocument],
-    vectors: Vectors,
-    passage_terms: TermIds | Sequence[Sequence[str]],
-) -> Path:
-    """Write a new generation and switch CURRENT to it atomically; returns its folder."""
+def write_store(index_dir: str | Path, manifest: Manifest, documents: list[StoredDocument], vectors: Vectors,
+                passage_terms: Iterable[Sequence[str]]) -> Path:
+    """Write a whole index of one segment (replacing what is there) and switch to it; returns
+    the generation's folder. For bulk builds (bench/) that have vectors and terms at hand."""
     index_dir = Path(index_dir)
-    tmp: Path | None = None
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
-        previous = current_generation_safe(index_dir)
-        number = int(previous.name.split("-")[1]) + 1 if previous else 1
-        name = f"gen-{number:06d}"
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=index_dir))
-        _write_generation(tmp, manifest, documents, vectors, passage_terms)
-        target = index_dir / name
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(tmp, target)
-        tmp = None
-        pointer_tmp = index_dir / f".{CURRENT}.tmp"
-        pointer_tmp.write_text(name + "\n", encoding="utf-8")
-        _fsync_file(pointer_tmp)
-        os.replace(pointer_tmp, index_dir / CURRENT)
-        _fsync_file(index_dir)  # the renames themselves survive a power cut
+        name = _next_segment(index_dir)
+        files = write_segment(index_dir / name, documents, vectors, passage_terms, manifest.dimension)
+        _switch(index_dir, manifest, [load_segment(index_dir / name, files)], [{"name": name, "files": files, "deleted": []}])
     except (OSError, RuntimeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise IndexStoreError(f"cannot write the index in {index_dir} ({reason}); "
-                              f"check that the folder is writable and the disk has room") from exc
-    finally:
-        if tmp is not None:  # an interrupted write leaves nothing behind
-            shutil.rmtree(tmp, ignore_errors=True)
-    _remove_old(index_dir, keep=name)
-    return target
+        raise _write_error(index_dir, exc) from exc
+    return current_generation(index_dir)
 
 
-def _write_generation(folder: Path, manifest: Manifest, documents: list[StoredDocument], vectors: Vectors,
-                      passage_terms: TermIds | Sequence[Sequence[str]]) -> None:
-    """All files of one generation, checksummed in its manifest and flushed to disk."""
-    with (folder / DOCUMENTS).open("w", encoding="utf-8") as fh:
-        for doc in documents:
-            fh.write(doc.to_json() + "\n")
-    # One index in memory at a time: BM25's build needs a few hundred MB for a 50 MB file, and
-    # FAISS a copy of every vector.
-    if len(passage_terms):
-        build_bm25(passage_terms).save(str(folder / BM25_DIR), show_progress=False)
-    dense = build_dense(vectors, manifest.dimension, EXACT_SEARCH_MAX)
-    faiss.write_index(dense, str(folder / DENSE))
-    count = dense.ntotal
-    del dense
-    files = {p.relative_to(folder).as_posix(): _sha256(p) for p in _files(folder)}
-    final_manifest = Manifest(**{**asdict(manifest), "files": files, "passages": count})
-    (folder / MANIFEST).write_text(json.dumps(asdict(final_manifest), indent=1), encoding="utf-8")
-    _fsync_tree(folder)
-
-
-def current_generation_safe(index_dir: Path) -> Path | None:
-    """Like current_generation, but a broken pointer counts as no index (a rebuild follows)."""
-    try:
-        return current_generation(index_dir)
-    except (IndexStoreError, OSError):
-        gens = sorted(index_dir.glob("gen-*"))
-        return gens[-1] if gens else None
-
-
-def _remove_old(index_dir: Path, keep: str) -> None:
-    """Delete superseded generations and leftovers of interrupted writes."""
+def _remove_unused(index_dir: Path, keep: str, segments: set[str]) -> None:
+    """Delete superseded generations, segments no generation in use lists, and leftovers of
+    interrupted writes."""
     for path in index_dir.iterdir():
-        if path.name != keep and path.is_dir() and (path.name.startswith("gen-") or path.name.startswith(".gen-")):
+        name = path.name
+        stale_gen = name != keep and (name.startswith("gen-") or name.startswith(".gen-"))
+        stale_seg = _SEGMENT.match(name) is not None and name not in segments
+        if path.is_dir() and (stale_gen or stale_seg):
             shutil.rmtree(path, ignore_errors=True)
 
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            _fsync_file(path)
