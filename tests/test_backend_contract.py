@@ -1,6 +1,6 @@
 """The contract every index backend keeps (qa.stores.base.IndexBackend), run against each one.
 
-Each test gets an empty location of one backend: the local folder (FAISS + bm25s) and Qdrant
+Each test gets an empty location of one backend: the local folder (FAISS + BM25 segments) and Qdrant
 in local mode (`qdrant+file:`, Qdrant's own client running in-process). A backend that
 passes here can sit under `QA` unchanged: updates and deletes by file, filters as values,
 dense and keyword search, term statistics, reopening, a writer killed mid-update, and the

@@ -1,6 +1,6 @@
 """Index backends behind one Protocol (`qa.stores.base.IndexBackend`), picked by an index string.
 
-A plain path is a local folder (FAISS + bm25s, `qa.stores.local`); `qdrant://host:6333/name`
+A plain path is a local folder (FAISS + BM25 segments, `qa.stores.local`); `qdrant://host:6333/name`
 and `qdrant+file:PATH` are Qdrant (`qa.stores.qdrant`, needs `qdrant-client`). Adding an
 engine is one sibling module with a `location(spec)` factory, and its scheme in `_PREFIXES`.
 

@@ -4,7 +4,7 @@ A backend holds documents (`StoredDocument`: text, sentence units, passages) and
 passage, a unit vector and the BM25 terms of `embedding_text`. Passages are named by a
 `PassageId` (source, content hash, passage number), stable across updates, never by a row
 position; filters are a `Filter` value that any engine can apply (a server included). The
-default backend is FAISS + bm25s in a folder (`qa.stores.local`); `qa.stores.open_backend`
+default backend is FAISS + BM25 segments in a folder (`qa.stores.local`); `qa.stores.locate`
 picks one from an index string.
 
 Example:
