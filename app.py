@@ -42,7 +42,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Ask a folder of articles questions in the browser.")
     parser.add_argument("--sources", default=defaults.sources,
                         help=f"folder of {supported_types(' and ')} documents (default: %(default)s)")
-    parser.add_argument("--index", default=defaults.index, help="folder that holds the index (default: %(default)s)")
+    parser.add_argument("--index", default=defaults.index,
+                        help="folder that holds the index, or an index string: qdrant://HOST:6333/COLLECTION, "
+                             "qdrants://... (https), qdrant+file:PATH (default: %(default)s)")
     port = os.environ.get("GRADIO_SERVER_PORT")
     parser.add_argument("--port", type=int, default=int(port) if port else 7860,
                         help="port (default: $GRADIO_SERVER_PORT or 7860)")

@@ -38,7 +38,9 @@ def _folders(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     parser.add_argument("--sources", default=defaults.sources,
                         help=f"folder of {supported_types(' and ')} documents (default: %(default)s)")
-    parser.add_argument("--index", default=defaults.index, help="folder that holds the index (default: %(default)s)")
+    parser.add_argument("--index", default=defaults.index,
+                        help="folder that holds the index, or an index string: qdrant://HOST:6333/COLLECTION, "
+                             "qdrants://... (https), qdrant+file:PATH (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--articles", action="append", metavar="FOLDER",
                             help="for a suite: folders of articles it runs over (default: sources and eval/articles)")
     evaluation.add_argument("--workdir", help="keep the written sources and index here, to reuse in a later run")
+    evaluation.add_argument("--index", metavar="SPEC",
+                            help="build and answer through this index instead of the work folder's: a folder or an "
+                                 "index string (qdrant+file:PATH, qdrant://HOST:6333/COLLECTION)")
     evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
@@ -109,13 +114,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     if Path(args.dataset).suffix == ".jsonl":
         folders = args.articles or ["sources", "eval/articles"]
-        report = evaluate_suite(load_suite(args.dataset), folders, Path(args.dataset).stem, methods, workdir=args.workdir)
+        report = evaluate_suite(load_suite(args.dataset), folders, Path(args.dataset).stem, methods, workdir=args.workdir,
+                                index=args.index)
     else:
         dataset = load_dataset(args.dataset)
         ooc = out_of_collection(dataset, load_dataset(args.ooc)) if args.ooc else []
         paraphrases = load_paraphrases(args.paraphrases, dataset) if args.paraphrases else ()
         report = evaluate(dataset, methods, ooc, workdir=args.workdir, negatives=args.negatives,
-                          paraphrases=paraphrases, split=args.split)
+                          paraphrases=paraphrases, split=args.split, index=args.index)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_table(report))
     return 0
 

@@ -469,11 +469,12 @@ def evaluate(dataset: Dataset, methods: Sequence[str] = ("hybrid",), ooc: Sequen
              settings: Settings | None = None, embedder: Embedder | None = None,
              workdir: str | Path | None = None, show_progress: bool = True, negatives: bool = False,
              paraphrases: Sequence[Question] = (), split: str = "all",
-             open_qa: Callable[..., Asker] | None = None) -> Report:
+             open_qa: Callable[..., Asker] | None = None, index: str | Path | None = None) -> Report:
     """Index the dataset's corpus, then run every method over its questions, side by side.
 
     `workdir` keeps the written sources and the index there, so a later run reuses them
-    (only changes are re-indexed); without it a temporary folder is used. `split` ("all",
+    (only changes are re-indexed); without it a temporary folder is used. `index` (a folder
+    or an index string such as `qdrant+file:PATH`) is used instead of the work folder's. `split` ("all",
     "fit" or "test") keeps that half of the questions (see `split_of`). `negatives` adds a
     hidden-document negative for every question; `ooc` adds another set's questions.
     """
@@ -493,7 +494,7 @@ def evaluate(dataset: Dataset, methods: Sequence[str] = ("hybrid",), ooc: Sequen
         write_sources(dataset, root / "sources")
         t0 = time.perf_counter()
         opener = open_qa or QA
-        qa = opener(root / "sources", root / "index", settings=settings, embedder=embedder)
+        qa = opener(root / "sources", index or root / "index", settings=settings, embedder=embedder)
         index_seconds = time.perf_counter() - t0
         qa.ask("warm-up question")
         report = Report(dataset.name, qa.last_report.documents, qa.last_report.passages, index_seconds)
@@ -504,8 +505,10 @@ def evaluate(dataset: Dataset, methods: Sequence[str] = ("hybrid",), ooc: Sequen
 def evaluate_suite(questions: Sequence[Question], folders: Sequence[str | Path], name: str,
                    methods: Sequence[str] = ("hybrid",), settings: Settings | None = None,
                    embedder: Embedder | None = None, workdir: str | Path | None = None,
-                   show_progress: bool = True, open_qa: Callable[..., Asker] | None = None) -> Report:
-    """Run a scenario suite over the articles of `folders` (copied into one sources folder)."""
+                   show_progress: bool = True, open_qa: Callable[..., Asker] | None = None,
+                   index: str | Path | None = None) -> Report:
+    """Run a scenario suite over the articles of `folders` (copied into one sources folder);
+    `index` as for `evaluate`."""
     with tempfile.TemporaryDirectory(prefix="qa-suite-") as tmp:
         root = Path(workdir) if workdir is not None else Path(tmp)
         sources = root / "sources"
@@ -517,7 +520,7 @@ def evaluate_suite(questions: Sequence[Question], folders: Sequence[str | Path],
                     if not target.is_file() or target.read_bytes() != path.read_bytes():
                         target.write_bytes(path.read_bytes())
         t0 = time.perf_counter()
-        qa = (open_qa or QA)(sources, root / "index", settings=settings, embedder=embedder)
+        qa = (open_qa or QA)(sources, index or root / "index", settings=settings, embedder=embedder)
         index_seconds = time.perf_counter() - t0
         report = Report(name, qa.last_report.documents, qa.last_report.passages, index_seconds)
         subset = [(q, "answerable" if q.answerable else "negative") for q in questions]

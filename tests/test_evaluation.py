@@ -87,6 +87,21 @@ def test_hybrid_finds_passages_only_a_number_or_name_identifies(tiny: Path, tmp_
     assert report.documents == len(UNITS)
 
 
+def test_evaluate_builds_and_answers_through_the_index_string_given(tiny: Path, tmp_path: Path,
+                                                                    embedder: Embedder) -> None:
+    pytest.importorskip("qdrant_client")
+    from qa.stores import locate
+
+    spec = f"qdrant+file:{tmp_path / 'qdrant'}"
+    try:
+        report = evaluate(load_dataset(tiny), ["hybrid"], embedder=embedder, workdir=tmp_path / "work", index=spec,
+                          show_progress=False)
+    finally:
+        locate(spec).close()
+    assert report.documents == len(UNITS) and report.methods[0].recall_at_1 >= 0.9
+    assert (tmp_path / "qdrant").is_dir() and not (tmp_path / "work" / "index").exists()
+
+
 def test_out_of_collection_questions_are_those_about_missing_articles(tiny: Path, tmp_path: Path) -> None:
     other = _write(
         tmp_path / "other",
