@@ -1,6 +1,6 @@
 """What the bench scripts share: the offline environment, the load-average stamp, the commit,
-a free port, starting and stopping the app, and synthetic big collections (xquad paragraphs,
-or perturbed copies of news-2023).
+this tree's evaluation code and another commit's worktree, a free port, starting and stopping
+the app, and synthetic big collections (xquad paragraphs, or perturbed copies of news-2023).
 
 Each script in bench/ is run as `python bench/NAME.py`, so this folder is on its import path and
 `from common import stamp` needs nothing else. Importing this module sets the environment the
@@ -9,15 +9,21 @@ app needs offline (no Gradio analytics, Hugging Face hub offline) and keeps 127.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import importlib.util
 import json
 import os
 import re
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace as dataclasses_replace
 from pathlib import Path
+from types import ModuleType
 
 for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1"),
                       ("NO_PROXY", "127.0.0.1,localhost"), ("no_proxy", "127.0.0.1,localhost")):
@@ -44,6 +50,28 @@ def revision() -> str:
         return f"commit {head}{' +uncommitted changes in qa/app.py' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         return "commit unknown"
+
+
+def this_evaluation() -> ModuleType:
+    """This tree's qa/evaluation.py, over whichever qa package is first on sys.path (another commit's, say)."""
+    spec = importlib.util.spec_from_file_location("qa_evaluation_under_test", ROOT / "qa" / "evaluation.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def worktree(ref: str) -> Iterator[Path]:
+    """A detached git worktree of `ref` in a temporary folder (run it with PYTHONPATH=that folder), removed after."""
+    with tempfile.TemporaryDirectory(prefix="qa-base-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(tree), ref],
+                       check=True, capture_output=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
 
 
 def free_port() -> int:

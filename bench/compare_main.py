@@ -21,7 +21,6 @@ Run:  .venv/bin/python bench/compare_main.py [--base eeab99b] [--sets xquad-en,s
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import inspect
 import json
 import os
@@ -31,18 +30,11 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from common import this_evaluation
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 BASELINE = "eeab99b"
-
-
-def _evaluation():
-    """This tree's qa/evaluation.py, over whichever qa package is first on sys.path."""
-    spec = importlib.util.spec_from_file_location("qa_evaluation_under_test", ROOT / "qa" / "evaluation.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Legacy:
@@ -72,7 +64,7 @@ def run_here(args: argparse.Namespace) -> None:
     """Evaluate the qa importable here; write the reports as JSON to args.out."""
     from qa.pipeline import QA
 
-    ev = _evaluation()
+    ev = this_evaluation()
     legacy = "history" not in inspect.signature(QA.ask).parameters
     opener = _Legacy if legacy else None
     methods = args.methods.split(",")
@@ -128,7 +120,7 @@ def main() -> None:
         print(summary(outputs, f"main {args.base}"))
         return
     print(f"load average before: {os.getloadavg()}", flush=True)
-    ev = _evaluation()
+    ev = this_evaluation()
     outputs = {}
     with tempfile.TemporaryDirectory(prefix="qa-compare-") as tmp:
         sides = [("base", None if args.base_encoder else args.base), ("head", None)]
