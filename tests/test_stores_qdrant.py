@@ -15,7 +15,7 @@ pytest.importorskip("qdrant_client")
 
 from qa.errors import IndexStoreError  # noqa: E402
 from qa.stores.base import Changes, Filter, IndexBackend, IndexInfo, PassageId, StoredDocument, passage_terms  # noqa: E402
-from qa.stores.qdrant import QdrantBackend, handles, location, qdrant_filter  # noqa: E402
+from qa.stores.qdrant import QdrantBackend, QdrantLocation, handles, location, qdrant_filter  # noqa: E402
 
 DIM = 8
 INFO = IndexInfo(model="test-model", dimension=DIM, encoder="test", chunking={"max_passage_tokens": 64})
@@ -204,6 +204,29 @@ def test_location_strings(tmp_path: Path) -> None:
                 "qdrant://host/a/b", "qdrant+file:", "/srv/index"):
         with pytest.raises(IndexStoreError):
             location(bad)
+
+
+def test_cluster_options_in_the_index_string() -> None:
+    where = location("qdrant://db.local/news?shards=6&replicas=2&write_consistency=2")
+    assert (where.shards, where.replicas, where.write_consistency) == (6, 2, 2)
+    assert where.collection_options() == {"shard_number": 6, "replication_factor": 2, "write_consistency_factor": 2}
+    assert str(where) == "qdrant://db.local:6333/news?shards=6&replicas=2&write_consistency=2"
+    assert location(str(where)) == where
+    assert location("qdrant://db.local/news").collection_options() == {}
+    for bad, says in (("?shards=0", "whole number"), ("?replicas=two", "whole number"), ("?shard=2", "unknown option"),
+                      ("?shards=", "whole number")):
+        with pytest.raises(IndexStoreError, match=says):
+            location(f"qdrant://db.local/news{bad}")
+
+
+def test_collections_are_created_with_the_cluster_options(tmp_path: Path, corpus) -> None:
+    """Local mode ignores sharding, but the client checks that every argument is one create_collection takes."""
+    where = QdrantLocation(collection="qa", path=tmp_path / "qdrant", shards=2, replicas=2, write_consistency=1)
+    try:
+        where.create(INFO).apply(Changes(upserts=corpus))
+        assert len(where.open()) == sum(len(doc.passages) for doc, _ in corpus)
+    finally:
+        where.close()
 
 
 def test_nothing_there_yet(tmp_path: Path) -> None:

@@ -11,7 +11,10 @@ Index strings:
     qdrant://HOST[:PORT]/COLLECTION    a server over http (port 6333 unless given)
     qdrants://HOST[:PORT]/COLLECTION   the same over https
     qdrant+file:PATH                   local mode in a folder (collection "qa"), one process at a time
-The API key for a server comes from the environment variable QDRANT_API_KEY.
+The API key for a server comes from the environment variable QDRANT_API_KEY. On a cluster,
+`?shards=N&replicas=M&write_consistency=W` after the collection sets the shard_number,
+replication_factor and write_consistency_factor qa creates both collections with (the
+server's defaults otherwise); they take effect when qa (re)creates the collections.
 
 Example:
     >>> from qa.stores.qdrant import handles, location
@@ -19,6 +22,8 @@ Example:
     (True, False)
     >>> str(location("qdrants://qdrant.example.org/news"))
     'qdrants://qdrant.example.org:6333/news'
+    >>> location("qdrant://qdrant.example.org/news?shards=6&replicas=2").collection_options()
+    {'shard_number': 6, 'replication_factor': 2}
     >>> backend = location("qdrant://localhost:6333/news").open()  # doctest: +SKIP
     >>> backend.keyword_top_k(["kurdistan"], 2)  # doctest: +SKIP
     [(PassageId(source='iraq.txt', hash='3f2a...', number=4), 3.1), ...]
@@ -33,6 +38,7 @@ import math
 import os
 import re
 import threading
+import urllib.parse
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -72,6 +78,8 @@ _COLLECTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _SERVER = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\[\]\s]+)(?::(?P<port>[^/]*))?/(?P<collection>.*)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PASSAGE_FIELDS = ["source", "hash", "number"]
+# Index string options of a server's collection -> create_collection's arguments.
+_OPTIONS = {"shards": "shard_number", "replicas": "replication_factor", "write_consistency": "write_consistency_factor"}
 
 
 def handles(spec: str) -> bool:
@@ -97,8 +105,9 @@ def location(spec: str) -> QdrantLocation:
 
 
 def _server_location(spec: str, rest: str, https: bool) -> QdrantLocation:
-    """Parse the HOST[:PORT]/COLLECTION part of a server's index string (an IPv6 host in brackets)."""
+    """Parse the HOST[:PORT]/COLLECTION[?OPTIONS] part of a server's index string (an IPv6 host in brackets)."""
     usage = "write qdrant://HOST[:PORT]/COLLECTION (qdrants:// for https)"
+    rest, _, query = rest.partition("?")
     parts = _SERVER.fullmatch(rest)
     if parts is None:
         raise IndexStoreError(f"{spec!r} is not a Qdrant address: {usage}")
@@ -107,7 +116,20 @@ def _server_location(spec: str, rest: str, https: bool) -> QdrantLocation:
         raise IndexStoreError(f"{spec!r}: the collection name {collection!r} may only hold letters, digits, '_' and '-'; {usage}")
     if port_text is not None and not (port_text.isdigit() and 0 < int(port_text) < 65536):
         raise IndexStoreError(f"{spec!r}: the port {port_text!r} is not a number from 1 to 65535; {usage}")
-    return QdrantLocation(host=host, port=int(port_text) if port_text else DEFAULT_PORT, https=https, collection=collection)
+    return QdrantLocation(host=host, port=int(port_text) if port_text else DEFAULT_PORT, https=https, collection=collection,
+                          **_options(spec, query))
+
+
+def _options(spec: str, query: str) -> dict[str, int]:
+    """The collection options of an index string's query (`shards=3&replicas=2`), each a whole number from 1."""
+    options: dict[str, int] = {}
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if name not in _OPTIONS:
+            raise IndexStoreError(f"{spec!r}: unknown option {name!r}; the options are {', '.join(_OPTIONS)}")
+        if not (value.isdigit() and int(value) > 0):
+            raise IndexStoreError(f"{spec!r}: {name} must be a whole number from 1, not {value!r}")
+        options[name] = int(value)
+    return options
 
 
 def term_id(term: str) -> int:
@@ -209,11 +231,20 @@ class QdrantLocation:
     port: int = DEFAULT_PORT
     https: bool = False
     path: Path | None = None
+    shards: int | None = None
+    replicas: int | None = None
+    write_consistency: int | None = None
 
     def __str__(self) -> str:
         if self.path is not None:
             return f"qdrant+file:{self.path}"
-        return f"{'qdrants' if self.https else 'qdrant'}://{self.host}:{self.port}/{self.collection}"
+        query = "&".join(f"{name}={getattr(self, name)}" for name in _OPTIONS if getattr(self, name) is not None)
+        address = f"{'qdrants' if self.https else 'qdrant'}://{self.host}:{self.port}/{self.collection}"
+        return f"{address}?{query}" if query else address
+
+    def collection_options(self) -> dict[str, int]:
+        """create_collection's sharding arguments the index string set (local mode ignores them)."""
+        return {argument: getattr(self, name) for name, argument in _OPTIONS.items() if getattr(self, name) is not None}
 
     @property
     def documents_collection(self) -> str:
@@ -551,9 +582,11 @@ class QdrantBackend:
                 where.collection,
                 vectors_config={DENSE: models.VectorParams(size=self.info.dimension, distance=models.Distance.COSINE)},
                 sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                **where.collection_options(),
             )
             client.create_collection(where.documents_collection,
-                                     vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT))
+                                     vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT),
+                                     **where.collection_options())
             if where.path is None:
                 keyword, integer = models.PayloadSchemaType.KEYWORD, models.PayloadSchemaType.INTEGER
                 for name, field, schema in ((where.collection, "source", keyword), (where.collection, "hash", keyword),
