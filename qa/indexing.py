@@ -215,6 +215,9 @@ def open_index(index: str | Path, embedder: Embedder) -> IndexBackend | None:
         if info is None or info.model != embedder.name:
             return None
         return location.open()
+    except IndexUnavailableError as exc:
+        log.warning("%s", exc)  # a server down or a folder another process holds: nothing to rebuild
+        return None
     except IndexStoreError as exc:
         log.warning("the index in %s cannot be used until it is rebuilt: %s", location, exc)
         return None

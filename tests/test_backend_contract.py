@@ -225,3 +225,12 @@ def test_a_server_that_is_down_is_one_clear_error_and_nothing_else_changes(embed
     with pytest.raises(IndexUnavailableError, match="cannot use the Qdrant server .* Check that it runs"):
         QA(SEED_SOURCES, f"qdrant://127.0.0.1:{free_port()}/news", embedder=embedder)
     assert sorted(p.name for p in Path(seed_qa.index).iterdir()) == before
+
+
+def test_answering_at_once_from_a_server_that_is_down_says_so_and_asks_for_no_rebuild(
+        embedder: Embedder, caplog: pytest.LogCaptureFixture) -> None:
+    qa = QA(SEED_SOURCES, f"qdrant://127.0.0.1:{free_port()}/news", embedder=embedder, wait=False)
+    qa.wait()
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "Check that it runs" in said and "rebuilt" not in said
+    assert "Check that it runs" in str(qa.status()) and not qa.documents()
