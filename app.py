@@ -3,9 +3,10 @@
 The page serves at once from the index on disk (if any) while the index is brought up to
 date in the background; the page's status line and the log show how far it has got.
 
-Options: --sources and --index pick the folders, --port (or GRADIO_SERVER_PORT) the port,
---host the address to listen on (default 127.0.0.1: this machine only). QA_AUTH=user:password
-turns on a login.
+Options: --sources picks the folder of articles, --index the index (a folder, or an index
+string such as qdrant://HOST:6333/COLLECTION or qdrant+file:PATH), --port (or
+GRADIO_SERVER_PORT) the port, --host the address to listen on (default 127.0.0.1: this machine
+only). QA_AUTH=user:password turns on a login.
 
 Example:
     $ python app.py --sources sources --index index --port 7860
