@@ -4,10 +4,10 @@ Two small measurements, each timing printed with the 1-minute load average (os.g
 - `news`: the 2,355 news-2023 articles read and chunked as a build does (real text, real BM25
   terms), but random unit vectors instead of embeddings (embedding would take 15 minutes here,
   and a vector's size does not depend on its values); the local index written with
-  `write_store`. Prints passages per article, bytes per passage of the sources, documents.jsonl,
-  bm25/ and dense.faiss, BM25 postings (distinct terms) per passage, the resident memory a fresh
-  process adds by loading the index, and the BM25 cost of a question (`get_scores` over every
-  passage, then the top 50), with the postings it read.
+  `write_store` (one segment). Prints passages per article, bytes per passage of the sources,
+  documents.jsonl, terms/ and dense.faiss, BM25 postings (distinct terms) per passage, the
+  resident memory a fresh process adds by loading the index, and the BM25 cost of a question
+  (scoring every passage, then the top 50), with the postings it read.
 - `faiss`: 100,000 synthetic 384-d unit vectors (bench_faiss's clustered distribution): bytes
   per vector, recall@10 against exact search and one-query p50 for HNSW (M 32, qa's
   efConstruction 40) with fp32 and with 8-bit scalar-quantised vectors, and IVF-PQ (48 and
@@ -98,22 +98,24 @@ def news(tmp: Path) -> None:
     manifest = Manifest(model=settings.model, dimension=384, chunking=settings.chunking(),
                         sources={d.source: d.hash for d in documents}, passages=n, encoder=settings.encoder)
     t = time.perf_counter()
-    generation = write_store(index, manifest, documents, vectors, all_terms)
-    print(f"write_store (BM25 build + exact FAISS + documents.jsonl + checksums): {time.perf_counter() - t:.1f} s ({load()})")
+    write_store(index, manifest, documents, vectors, all_terms)
+    print(f"write_store (BM25 postings + exact FAISS + documents.jsonl + checksums): {time.perf_counter() - t:.1f} s ({load()})")
+    store = load_store(index)
+    segment = index / store.segments[0].name
 
     words = sum(len(d.text.split()) for d in documents)
     print(f"\npassages per article: {n / len(documents):.2f}; words per article {words / len(documents):.0f}")
-    rows = [("sources (.txt)", folder_bytes(sources)), ("documents.jsonl", folder_bytes(generation / "documents.jsonl")),
-            ("bm25/", folder_bytes(generation / "bm25")), ("dense.faiss (exact, fp32)", folder_bytes(generation / "dense.faiss")),
-            ("generation in all", folder_bytes(generation))]
+    rows = [("sources (.txt)", folder_bytes(sources)), ("documents.jsonl", folder_bytes(segment / "documents.jsonl")),
+            ("terms/ (BM25 postings)", folder_bytes(segment / "terms")),
+            ("dense.faiss (exact, fp32)", folder_bytes(segment / "dense.faiss")), ("segment in all", folder_bytes(segment))]
     for name, size in rows:
         print(f"  {name:28} {size / 2**20:8.1f} MiB  {size / n:8.0f} bytes/passage")
-    for f in sorted((generation / "bm25").iterdir()):
-        print(f"    bm25/{f.name:22} {f.stat().st_size / n:8.1f} bytes/passage")
+    for f in sorted((segment / "terms").iterdir()):
+        print(f"    terms/{f.name:21} {f.stat().st_size / n:8.1f} bytes/passage")
 
-    store = load_store(index)
-    postings = int(store.bm25.scores["indices"].size)
-    vocabulary = len(store.bm25.vocab_dict)
+    bm25 = store.segments[0].postings
+    postings = int(bm25.rows.size)
+    vocabulary = len(bm25.vocab)
     print(f"BM25 postings (distinct terms per passage): {postings / n:.1f} per passage; vocabulary {vocabulary:,} "
           f"terms; terms per passage with repeats {sum(map(len, all_terms)) / n:.1f}")
 
@@ -124,8 +126,7 @@ def news(tmp: Path) -> None:
           f"{rows[-1][1] / 2**20:.0f} MiB), open {got['open_s']:.2f} s (load {got['load']:.2f})")
 
     questions = [json.loads(line)["text"] for line in (NEWS / "queries.jsonl").read_text().splitlines() if line.strip()][:200]
-    indptr = store.bm25.scores["indptr"]
-    vocab = store.bm25.vocab_dict
+    indptr, vocab = bm25.indptr, bm25.vocab
     times, touched = [], []
     for q in questions:
         qt = [t for t in terms(q) if t]
@@ -142,7 +143,7 @@ def news(tmp: Path) -> None:
     for _ in range(5):
         np.argpartition(-big, 49)[:50]
     each_ms = (time.perf_counter() - t) / 5 * 1000
-    print(f"top 50 of 10,000,000 scores (np.argpartition, the step after get_scores): {each_ms:.0f} ms ({load()})")
+    print(f"top 50 of 10,000,000 scores (np.argpartition, the step after scoring): {each_ms:.0f} ms ({load()})")
 
 
 def faiss_part(n: int) -> None:
