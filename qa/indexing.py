@@ -176,8 +176,8 @@ class PassageTexts(Sequence[str]):
         return embedding_text(self.title, self.doc.text[start:end])
 
 
-def _previous(location: IndexLocation, embedder: Embedder, settings: Settings,
-              loaded: IndexBackend | None) -> tuple[IndexBackend | None, str | None]:
+def previous_index(location: IndexLocation, embedder: Embedder, settings: Settings,
+                   loaded: IndexBackend | None) -> tuple[IndexBackend | None, str | None]:
     """The index to update from, or None with the reason for a full rebuild.
 
     `loaded` is reused instead of reading the index again when it is the one in use.
@@ -246,7 +246,7 @@ def update_index(
     root, location = Path(sources), locate(index)
     scan = scan_sources(root, settings)
     with location.lock() as writable:
-        previous, rebuilt = _previous(location, embedder, settings, loaded)
+        previous, rebuilt = previous_index(location, embedder, settings, loaded)
         if rebuilt:
             log.warning("rebuilding the index: %s", rebuilt)
         report, current = _update(root, location, scan, previous, rebuilt, writable, embedder, settings, progress,
@@ -259,7 +259,7 @@ def update_index(
         return report
 
 
-class _Tracker:
+class Tracker:
     """Counts a build's progress and reports it: to `progress`, or as a console bar over passages."""
 
     def __init__(self, progress: Progress | None, files_total: int, bytes_total: int) -> None:
@@ -301,7 +301,7 @@ class _Embedding:
     Nothing is embedded when the update cannot be written (`active` False)."""
 
     def __init__(self, embedder: Embedder, settings: Settings, checkpoint: Checkpoint | None,
-                 tracker: _Tracker, active: bool) -> None:
+                 tracker: Tracker, active: bool) -> None:
         self.embedder, self.settings, self.checkpoint, self.tracker = embedder, settings, checkpoint, tracker
         self.active = active
         self.pending: list[tuple[str, int, str]] = []  # (source, passage number, text)
@@ -347,7 +347,7 @@ RACY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
-class _Digest:
+class Digest:
     """A source file's sha256 and size, and its modification time as seen before it was read."""
 
     sha256: str
@@ -355,29 +355,29 @@ class _Digest:
     mtime_ns: int
 
 
-def _digests(scan: _Scan, skipped: list[str], known: dict[str, list]) -> dict[str, _Digest]:
+def file_digests(scan: _Scan, skipped: list[str], known: dict[str, list] | None = None) -> dict[str, Digest]:
     """The digest of each scanned file's bytes; unreadable files are reported as skipped.
 
     A file whose size and modification time equal those in `known` is not read again. The
     time is taken before reading, so a file changed while it is read looks changed next time.
     """
-    out = {}
+    out, known = {}, known or {}
     for rel, path in scan.files.items():
         try:
             st = path.stat()
             seen = known.get(rel)
             if isinstance(seen, list) and seen[:2] == [st.st_size, st.st_mtime_ns]:
-                out[rel] = _Digest(str(seen[2]), st.st_size, st.st_mtime_ns)
+                out[rel] = Digest(str(seen[2]), st.st_size, st.st_mtime_ns)
                 continue
             data = path.read_bytes()
         except OSError as exc:
             skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
             continue
-        out[rel] = _Digest(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
+        out[rel] = Digest(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
     return out
 
 
-def _known_digests(work_dir: Path | None) -> dict[str, list]:
+def known_digests(work_dir: Path | None) -> dict[str, list]:
     """The digests an earlier update remembered ({} if none, or if the file is unreadable)."""
     try:
         known = json.loads((work_dir / DIGEST_CACHE).read_text(encoding="utf-8")) if work_dir else {}
@@ -386,7 +386,7 @@ def _known_digests(work_dir: Path | None) -> dict[str, list]:
     return known if isinstance(known, dict) else {}
 
 
-def _remember_digests(work_dir: Path | None, digests: dict[str, _Digest]) -> None:
+def remember_digests(work_dir: Path | None, digests: dict[str, Digest]) -> None:
     """Remember each file's size, time and hash for the next update (best effort: a cache).
 
     A file modified in the last RACY_SECONDS is not remembered (read again next time): a
@@ -403,22 +403,22 @@ def _remember_digests(work_dir: Path | None, digests: dict[str, _Digest]) -> Non
         os.replace(tmp, work_dir / DIGEST_CACHE)
 
 
-def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBackend | None, rebuilt: str | None,
-            writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None,
-            force: frozenset[str] = frozenset(), on_commit: Callable[[IndexBackend], None] | None = None,
-            ) -> tuple[IndexReport, IndexBackend | None]:
-    """Read, embed and apply what changed; returns the report and the index to answer from
-    (None when nothing could be written and there was nothing before)."""
-    old = {d.source: d for d in previous.documents} if previous else {}
-    skipped, warnings = list(scan.skipped), []
+def plan_update(digests: dict[str, Digest], old: dict[str, StoredDocument], force: frozenset[str],
+                skipped: list[str]) -> tuple[dict[str, StoredDocument], list[str]]:
+    """Which files keep their indexed document (same content hash) and which are read and
+    embedded (new, changed or forced); a copy of another file's content is reported in `skipped`.
+
+    Example:
+        >>> skipped = []
+        >>> plan_update({"a.txt": Digest("h1", 5, 0), "b.txt": Digest("h1", 5, 0)}, {}, frozenset(), skipped)
+        ({}, ['a.txt'])
+        >>> skipped
+        ['b.txt: same content as a.txt; skipped']
+    """
     kept: dict[str, StoredDocument] = {}
-    fresh: dict[str, StoredDocument] = {}
+    todo: list[str] = []
     seen_hashes: dict[str, str] = {}
-    can_write = writable and location.writable()
-    work_dir = location.work_dir()
-    digests = _digests(scan, skipped, _known_digests(work_dir))
     # Files already indexed go first, so a new copy of one is the duplicate, not the original.
-    todo = []
     for rel in sorted(digests, key=lambda r: r not in old):
         digest = digests[rel].sha256
         if digest in seen_hashes:
@@ -429,9 +429,25 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
             kept[rel] = old[rel]
         else:
             todo.append(rel)
+    return kept, todo
+
+
+def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBackend | None, rebuilt: str | None,
+            writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None,
+            force: frozenset[str] = frozenset(), on_commit: Callable[[IndexBackend], None] | None = None,
+            ) -> tuple[IndexReport, IndexBackend | None]:
+    """Read, embed and apply what changed; returns the report and the index to answer from
+    (None when nothing could be written and there was nothing before)."""
+    old = {d.source: d for d in previous.documents} if previous else {}
+    skipped, warnings = list(scan.skipped), []
+    fresh: dict[str, StoredDocument] = {}
+    can_write = writable and location.writable()
+    work_dir = location.work_dir()
+    digests = file_digests(scan, skipped, known_digests(work_dir))
+    kept, todo = plan_update(digests, old, force, skipped)
     checkpoint = (Checkpoint(work_dir, embedder.label, embedder.dimension)
                   if can_write and todo and work_dir is not None else None)
-    tracker = _Tracker(progress, len(todo), sum(digests[r].size for r in todo))
+    tracker = Tracker(progress, len(todo), sum(digests[r].size for r in todo))
     embedding = _Embedding(embedder, settings, checkpoint, tracker, can_write)
     reader = _Reader(root, settings)
     info = IndexInfo(embedder.name, embedder.dimension, embedder.variant, settings.chunking())
@@ -481,14 +497,14 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
         rebuilt=rebuilt, embedded=embedding.embedded, resumed=embedding.resumed)
     if not report.changed_anything and previous is not None:
         if can_write:
-            _remember_digests(work_dir, digests)
+            remember_digests(work_dir, digests)
         return report, previous
     if not can_write:
         stale = f"the index folder {location} is not writable; answers come from the index as it was"
         log.warning(stale)
         return replace(report, stale=stale), previous
     current = apply(set(old) - set(kept) - set(fresh))
-    _remember_digests(work_dir, {r: d for r, d in digests.items() if r in kept or (r in fresh and fresh[r].hash == d.sha256)})
+    remember_digests(work_dir, {r: d for r, d in digests.items() if r in kept or (r in fresh and fresh[r].hash == d.sha256)})
     if checkpoint is not None:
         checkpoint.clear()
     return report, current
@@ -518,18 +534,16 @@ class _Reader:
             self.close()  # the reader is stuck on this file: a fresh one reads the next
             skipped.append(f"{rel}: took more than {limit:g} s to read; skipped (raise Settings.max_read_seconds "
                            f"to read it)")
-        except OSError as exc:
-            skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
-        except DocumentError as exc:
-            skipped.append(str(exc))
+        except (OSError, DocumentError) as exc:
+            skipped.append(skip_reason(rel, exc))
         return None
 
     def _read(self, path: Path) -> tuple[Document, str]:
         if path.stat().st_size < INLINE_READ_BYTES:
-            return _load(path, self.root, self.settings.max_file_bytes)
+            return load_source(path, self.root, self.settings.max_file_bytes)
         if self.pool is None:
             self.pool = multiprocessing.get_context("spawn").Pool(1)
-        job = self.pool.apply_async(_load, (path, self.root, self.settings.max_file_bytes))
+        job = self.pool.apply_async(load_source, (path, self.root, self.settings.max_file_bytes))
         return job.get(timeout=self.settings.max_read_seconds)
 
     def close(self) -> None:
@@ -538,7 +552,14 @@ class _Reader:
             self.pool = None
 
 
-def _load(path: Path, root: Path, max_bytes: int) -> tuple[Document, str]:
-    """Load one file (in the reader process); returns the document and the sha256 of its bytes."""
+def skip_reason(rel: str, exc: OSError | DocumentError) -> str:
+    """The line a build reports for a source file it could not read or load."""
+    if isinstance(exc, OSError):
+        return f"{rel}: cannot be read ({exc.strerror or exc}); skipped"
+    return str(exc)
+
+
+def load_source(path: Path, root: Path, max_bytes: int) -> tuple[Document, str]:
+    """Load one file (in a reader process or a Ray worker); returns the document and the sha256 of its bytes."""
     data = path.read_bytes()
     return load_document(path, root, max_bytes=max_bytes, data=data), hashlib.sha256(data).hexdigest()
