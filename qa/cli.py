@@ -15,9 +15,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from qa.config import METHODS, Settings
 from qa.readers import supported_types
+
+if TYPE_CHECKING:
+    from qa.indexing import IndexReport
 
 DESCRIPTION = """Ask a folder of articles a question and get back the passages that answer it,
 each with its source (title, file, date, and where in the document it stands).
@@ -48,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="{index,ask,eval}")
     index = commands.add_parser("index", help="build or update the index from the sources folder")
     _folders(index)
+    index.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                       help="read, chunk and embed on a Ray cluster: the one at ADDRESS (host:6379), "
+                            'or a local Ray without one (needs pip install -e ".[cluster]")')
     question = commands.add_parser("ask", help="ask the articles a question")
     question.add_argument("question", help="the question, in quotes")
     question.add_argument("-k", type=int, default=5, help="how many passages to show (default: %(default)s)")
@@ -84,9 +91,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "eval":
         return _evaluate(args)
     if args.command == "index":
-        qa = QA(args.sources, args.index)
-        print(qa.last_report)
-        if not qa.last_report.documents:
+        report = _index(args)
+        print(report)
+        if not report.documents:
             print(f"qa: error: no documents indexed from {args.sources}: add {supported_types(' or ')} files",
                   file=sys.stderr)
             return 2
@@ -96,6 +103,22 @@ def _run(args: argparse.Namespace) -> int:
                     include_undated=not args.no_undated)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer)
     return 0
+
+
+def _index(args: argparse.Namespace) -> IndexReport:
+    """Build or update the index in this process, or on Ray with --ray."""
+    if args.ray is None:
+        from qa.pipeline import QA
+
+        report = QA(args.sources, args.index).last_report
+        assert report is not None  # QA() has run an update
+        return report
+    from qa.embedding import Embedder
+    from qa.indexing_ray import update_index_on_ray
+
+    settings = Settings()
+    return update_index_on_ray(args.sources, args.index, Embedder(settings.model, encoder=settings.encoder), settings,
+                               address=args.ray or None)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -28,6 +28,10 @@ class ModelError(QAError):
     """The embedding model cannot be loaded or does not fit the index."""
 
 
+class ClusterError(QAError):
+    """A build on a Ray cluster cannot run: Ray is not installed, or the cluster cannot be reached."""
+
+
 class QuestionError(QAError, ValueError):
     """The question or its options cannot be used (empty question, bad k, unknown source, bad date).
 

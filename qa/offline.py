@@ -19,6 +19,7 @@ OFFLINE_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",  # the model comes from a package; the hub is never asked
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",  # no warnings when a build forks its reader process
+    "RAY_USAGE_STATS_ENABLED": "0",  # a Ray build (`qa index --ray`) sends no usage data
 }
 
 for _name, _value in OFFLINE_ENVIRONMENT.items():
