@@ -66,6 +66,20 @@ def cache_root() -> Path:
     return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa").expanduser() / "onnx"
 
 
+def build_workers() -> int:
+    """Threads a build's batches run on: one per core this process may use, or as many as
+    OMP_NUM_THREADS says where it says fewer (Ray sets it to the CPUs it gives an actor, so
+    that the actors of `qa index --ray` do not oversubscribe a node's cores).
+
+    Example:
+        >>> 1 <= build_workers() <= len(os.sched_getaffinity(0))
+        True
+    """
+    cores = len(os.sched_getaffinity(0))
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(cores, int(limit))) if limit.isdigit() else cores
+
+
 def _json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -335,7 +349,7 @@ class OnnxEncoder:
         """One worker per core this process may use, made on first need (builds)."""
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="qa-encode")
+                self._pool = ThreadPoolExecutor(build_workers(), thread_name_prefix="qa-encode")
         return self._pool
 
     def _pick_session(self, texts: int) -> Any:
