@@ -157,13 +157,14 @@ class IndexWorker:
 
 @dataclass
 class _Writer:
-    """Applies documents as they come back, in batches of about APPLY_PASSAGES passages, to the
+    """Applies documents as they come back, in batches of about `apply_passages` passages, to the
     index the update started from (or a new one, made when the first batch is applied)."""
 
     location: IndexLocation
     current: IndexBackend | None
     embedder: Embedder
     settings: Settings
+    apply_passages: int = APPLY_PASSAGES
     upserts: list[tuple[StoredDocument, np.ndarray]] = field(default_factory=list)
     removes: set[str] = field(default_factory=set)
     pending_passages: int = 0
@@ -171,7 +172,7 @@ class _Writer:
     def add(self, doc: StoredDocument, vectors: np.ndarray) -> None:
         self.upserts.append((doc, vectors))
         self.pending_passages += len(vectors)
-        if self.pending_passages >= APPLY_PASSAGES:
+        if self.pending_passages >= self.apply_passages:
             self.flush()
 
     def flush(self) -> None:
@@ -196,13 +197,15 @@ def update_index_on_ray(
     *,
     address: str | None = None,
     actors: int | None = None,
+    apply_passages: int = APPLY_PASSAGES,
 ) -> IndexReport:
     """Bring the index in line with the sources folder, embedding on Ray; returns what changed.
 
     `index` is a folder or another engine's index string (qa.stores.locate). `address` names a
     running Ray cluster (None: start a local Ray here, unless this process already has one).
-    `actors` is how many model actors to run (default: one per CPU of the cluster). When nothing
-    changed, Ray is not started at all.
+    `actors` is how many model actors to run (default: one per CPU of the cluster);
+    `apply_passages`, how many passages are written per apply. When nothing changed, Ray is not
+    started at all.
     """
     import_ray()  # before anything is touched: the error says what to install
     settings = settings or Settings()
@@ -218,7 +221,8 @@ def update_index_on_ray(
         skipped: list[str] = list(scan.skipped)
         digests = file_digests(scan, skipped)
         kept, todo = plan_update(digests, old, frozenset(), skipped)
-        writer = _Writer(location, previous, embedder, settings, removes=set(old) - set(kept) - set(todo))
+        writer = _Writer(location, previous, embedder, settings, apply_passages,
+                         removes=set(old) - set(kept) - set(todo))
         fresh: dict[str, int] = {}
         warnings: list[str] = []
         if todo:

@@ -16,6 +16,7 @@ import pytest
 from qa.embedding import Embedder
 from qa.indexing import update_index
 from qa.indexing_ray import update_index_on_ray
+from qa.stores import locate
 from qa.stores.local import load_store
 
 pytestmark = pytest.mark.slow  # a local Ray cluster, or a subprocess
@@ -85,6 +86,18 @@ def test_a_ray_build_and_update_match_the_in_process_ones(local_ray: None, embed
 
     again = update_index_on_ray(sources, there, embedder)
     assert not again.changed_anything and again.embedded == 0
+
+
+def test_a_ray_build_writes_to_qdrant_in_batches(local_ray: None, embedder: Embedder, tmp_path: Path) -> None:
+    pytest.importorskip("qdrant_client")
+    update_index(SEED_SOURCES, tmp_path / "local", embedder)
+    index = f"qdrant+file:{tmp_path / 'qdrant'}"
+    report = update_index_on_ray(SEED_SOURCES, index, embedder, apply_passages=3)  # an apply per document
+    assert report.documents == 2 and report.embedded == report.passages > 3
+    expected, actual = load_store(tmp_path / "local"), locate(index).open()
+    assert sorted(actual.documents, key=lambda d: d.source) == list(expected.documents)
+    ids = [d.passage_id(i) for d in expected.documents for i in range(len(d.passages))]
+    assert np.allclose(expected.vectors(ids), actual.vectors(ids), atol=1e-5)
 
 
 def test_without_ray_the_error_says_what_to_install(tmp_path: Path) -> None:
