@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +59,8 @@ FILES_PER_BATCH = 16
 # Passages collected before each apply: a local index writes a whole generation per apply, so
 # fewer, bigger applies cost less; a Qdrant collection takes each batch as it comes.
 APPLY_PASSAGES = 20_000
+# A traceback's closing line: "qa.errors.ModelError: the message".
+_ERROR_LINE = re.compile(r"^([\w.]+(?:Error|Exception)): (.+)$", re.MULTILINE)
 
 
 def import_ray() -> ModuleType:
@@ -274,6 +277,20 @@ def _embed_on_ray(ray: ModuleType, root: Path, todo: list[str], embedder: Embedd
                 yield doc, vectors
             tracker.report()
     except ray.exceptions.RayError as exc:
-        raise ClusterError(f"the build on Ray failed: {str(exc).splitlines()[0]}") from exc
+        raise ClusterError(f"the build on Ray failed: {worker_error(str(exc))}") from exc
     finally:
         tracker.close()
+
+
+def worker_error(text: str) -> str:
+    r"""The error a worker raised, out of the text of the Ray error around it (which keeps the
+    worker's traceback as text, not the exception itself); else the text's first line.
+
+    Example:
+        >>> worker_error("ray::MapWorker(...)\nqa.errors.ModelError: bad settings\nray.exceptions.UserCodeException: UDF failed")
+        'ModelError: bad settings'
+    """
+    for name, message in _ERROR_LINE.findall(text):
+        if not name.startswith("ray."):
+            return f"{name.rsplit('.', 1)[-1]}: {message}"
+    return text.splitlines()[0] if text else "no reason given"
