@@ -37,13 +37,16 @@ from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import ClusterError, DocumentError, IndexStoreError, ModelError
 from qa.indexing import (
+    Digest,
     IndexReport,
     Tracker,
     file_digests,
+    known_digests,
     load_source,
     plan_update,
     prepare,
     previous_index,
+    remember_digests,
     scan_sources,
     skip_reason,
 )
@@ -222,20 +225,23 @@ def update_index_on_ray(
             log.warning("rebuilding the index: %s", rebuilt)
         old = {d.source: d for d in previous.documents} if previous else {}
         skipped: list[str] = list(scan.skipped)
-        digests = file_digests(scan, skipped)
+        digests = file_digests(scan, skipped, known_digests(location.work_dir()))
         kept, todo = plan_update(digests, old, frozenset(), skipped)
         writer = _Writer(location, previous, embedder, settings, apply_passages,
                          removes=set(old) - set(kept) - set(todo))
         fresh: dict[str, int] = {}
+        hashes: dict[str, str] = {}
         warnings: list[str] = []
         if todo:
             with ray_session(address) as ray:
                 for doc, vectors in _embed_on_ray(ray, root, todo, embedder, settings, actors, digests, progress, skipped):
-                    fresh[doc.source] = len(vectors)
+                    fresh[doc.source], hashes[doc.source] = len(vectors), doc.hash
                     warnings.extend(doc.warnings)
                     writer.add(doc, vectors)
         writer.removes |= set(old) - set(kept) - set(fresh)  # changed files that can no longer be read
         writer.flush()
+        remember_digests(location.work_dir(),
+                         {r: d for r, d in digests.items() if r in kept or hashes.get(r) == d.sha256})
     for message in skipped:
         log.warning("skipped %s", message)
     return IndexReport(
@@ -246,7 +252,7 @@ def update_index_on_ray(
 
 
 def _embed_on_ray(ray: ModuleType, root: Path, todo: list[str], embedder: Embedder, settings: Settings,
-                  actors: int | None, digests: dict[str, tuple[str, int]], progress: Progress | None,
+                  actors: int | None, digests: dict[str, Digest], progress: Progress | None,
                   skipped: list[str]) -> Iterator[tuple[StoredDocument, np.ndarray]]:
     """Each readable file of `todo`, read, chunked and embedded by the actor pool, as it is done;
     files that cannot be read are reported in `skipped`."""
@@ -260,13 +266,13 @@ def _embed_on_ray(ray: ModuleType, root: Path, todo: list[str], embedder: Embedd
         compute=ray.data.ActorPoolStrategy(size=pool),
         fn_constructor_kwargs={"root": str(root), "model": embedder.name, "encoder": embedder.variant,
                                "settings": settings})
-    tracker = Tracker(progress, len(todo), sum(digests[r][1] for r in todo))
+    tracker = Tracker(progress, len(todo), sum(digests[r].size for r in todo))
     try:
         for batch in done.iter_batches(batch_size=None, batch_format="pyarrow"):
             for row in batch.to_pylist():
                 tracker.files_done += 1
                 tracker.files_read += 1
-                tracker.bytes_read += digests[row["source"]][1]
+                tracker.bytes_read += digests[row["source"]].size
                 if row["skipped"] is not None:
                     skipped.append(row["skipped"])
                     continue
