@@ -9,9 +9,10 @@ little noise), built as one segment, it prints, each with the load average:
   the first question from the updated index, through `QA.update` + `QA.ask`; the same with
   the real encoder, which adds the embedding of those files' passages;
 - a full merge into one segment: what every update cost before segments (a whole new index);
-- with SMALL_SHARE (20%) of the passages in small segments: ask p50/p95 over news-2023's
-  questions (real encoder, real hybrid search), and the dense search's recall@10 against an
-  exact search over every live passage.
+- the dense search's recall@10 against an exact search over every live passage, with one
+  segment and then with SMALL_SHARE (20%) of the passages in small segments, in the top 10
+  and in the top 50 a question takes as candidates; and with the small segments, ask p50/p95
+  over news-2023's questions (real encoder, real hybrid search).
 
 Needs the news-2023 index of bench_scale (`--news DIR`: a folder with `index/`, e.g. one built
 by `bench/bench_scale.py --sizes news --workdir DIR`).
@@ -79,15 +80,22 @@ def update_and_answer(qa: QA, question: str) -> None:
     assert qa.ask(question).passages
 
 
-def recall_at_10(store, vectors: np.ndarray) -> float:
-    """Share of the exact top 10 (every live passage, brute force) that the segments' search finds."""
+def recall_at_10(store, vectors: np.ndarray, depth: int) -> float:
+    """Share of the exact top 10 (every live passage, brute force) found in the index's top
+    `depth` (10: recall@10; 50: among the candidates a question takes, Settings.candidates)."""
     ids = [doc.passage_id(i) for doc in store.documents for i in range(len(doc.passages))]
     every = np.concatenate([store.vectors(ids[i : i + 50_000]) for i in range(0, len(ids), 50_000)])
     found = 0
     for v in vectors:
-        exact = {ids[i] for i in np.argsort(-(every @ v))[:10]}
-        found += len(exact & set(store.dense_top_k(v, 10)))
+        exact = {ids[i] for i in np.argpartition(-(every @ v), 10)[:10]}
+        found += len(exact & set(store.dense_top_k(v, depth)))
     return found / (10 * len(vectors))
+
+
+def report_recall(label: str, store, vectors: np.ndarray) -> None:
+    at10, at50 = recall_at_10(store, vectors, 10), recall_at_10(store, vectors, 50)
+    print(f"  dense recall@10 against exact, {label}: {at10:.3f} in the top 10, {at50:.3f} in the top 50 "
+          f"({len(vectors)} questions), load average {os.getloadavg()[0]:.2f}", flush=True)
 
 
 def main() -> None:
@@ -118,6 +126,8 @@ def main() -> None:
         timed("add 5 + change 5 files, answer (real encoder)", lambda: update_and_answer(with_model, questions[0]))
         timed("full merge into one segment (what every update cost before segments)", lambda: load_store(index).merge())
         store = load_store(index)
+        vectors = real.encode(questions[:100])
+        report_recall("one segment", store, vectors)
         small = int(len(store) * SMALL_SHARE / (1 - SMALL_SHARE))
         per = small // SMALL_SEGMENTS
         copies = news_copies(args.news / "index", small, sources, seed=1, first_copy=50)
@@ -140,9 +150,7 @@ def main() -> None:
             latencies.append((time.perf_counter() - started) * 1000)
         print(f"  ask p50 {statistics.median(latencies):.1f} ms, p95 {float(np.percentile(latencies, 95)):.1f} ms "
               f"({len(questions)} news-2023 questions), load average {os.getloadavg()[0]:.2f}")
-        vectors = real.encode(questions[:100])
-        print(f"  dense recall@10 against exact: {recall_at_10(store, vectors):.3f} (100 questions), "
-              f"load average {os.getloadavg()[0]:.2f}")
+        report_recall(f"{share:.0%} in small segments", store, vectors)
 
 
 if __name__ == "__main__":

@@ -212,7 +212,8 @@ def test_a_writer_killed_mid_update_leaves_a_usable_index(kind: str, tmp_path: P
 def test_the_seed_articles_answer_the_same_on_every_backend(kind: str, embedder: Embedder, tmp_path: Path,
                                                             seed_qa: QA) -> None:
     other = QA(SEED_SOURCES, spec(kind, tmp_path), settings=Settings(), embedder=embedder)
-    for question in (KURDISTAN, "Who is Iraq's defense minister?", "What is the best recipe for sourdough bread?"):
+    for question in (KURDISTAN, "Who is Iraq's defense minister?", "What is the best recipe for sourdough bread?",
+                     "troops troops troops in Kurdistan or Baghdad?"):
         mine, default = other.ask(question), seed_qa.ask(question)
         assert mine.answered == default.answered
         assert [(p.source, p.start, p.end) for p in mine.passages] == [(p.source, p.start, p.end) for p in default.passages]

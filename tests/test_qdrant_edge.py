@@ -47,7 +47,7 @@ def lucene_idf(n: int, df: int) -> float:
 
 
 def distinct(question: str) -> list[str]:
-    """A question's terms once each: qa's Qdrant query vector holds each distinct term once (weight 1)."""
+    """A question's terms once each (weight 1 in qa's Qdrant query vector, which weighs a term by its count)."""
     return list(dict.fromkeys(terms(question)))
 
 

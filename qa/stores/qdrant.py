@@ -170,9 +170,12 @@ def sparse_values(passage: Sequence[str], average_length: float) -> tuple[list[i
 
 
 def query_vector(query_terms: Iterable[str]) -> models.SparseVector | None:
-    """A keyword query: 1 per distinct term, so the score is the sum of idf x saturated tf (BM25); None when empty."""
-    ids = sorted({term_id(t) for t in query_terms})
-    return models.SparseVector(indices=ids, values=[1.0] * len(ids)) if ids else None
+    """A keyword query: each term weighs as often as the question says it, so the score is the
+    sum of idf x saturated tf (BM25), a repeated term counting again as in the local backend;
+    None when empty."""
+    counts = Counter(term_id(t) for t in query_terms)
+    ids = sorted(counts)
+    return models.SparseVector(indices=ids, values=[float(counts[i]) for i in ids]) if ids else None
 
 
 def qdrant_filter(where: Filter | None) -> models.Filter | None:
