@@ -96,7 +96,7 @@ def news(tmp: Path) -> None:
     vectors = np.random.default_rng(0).standard_normal((n, 384), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     manifest = Manifest(model=settings.model, dimension=384, chunking=settings.chunking(),
-                        sources={d.source: d.hash for d in documents}, passages=n, encoder=settings.encoder)
+                        passages=n, encoder=settings.encoder)
     t = time.perf_counter()
     write_store(index, manifest, documents, vectors, all_terms)
     print(f"write_store (BM25 postings + exact FAISS + documents.jsonl + checksums): {time.perf_counter() - t:.1f} s ({load()})")

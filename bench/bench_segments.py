@@ -14,6 +14,10 @@ little noise), built as one segment, it prints, each with the load average:
   and in the top 50 a question takes as candidates; and with the small segments, ask p50/p95
   over news-2023's questions (real encoder, real hybrid search).
 
+And, on bench_faiss's synthetic vectors (clusters, no near-duplicates: the copies above are
+near-duplicates, which an HNSW graph reaches less well), the dense recall@10 of one segment
+and of 20% in small segments (`--parts recall`).
+
 Needs the news-2023 index of bench_scale (`--news DIR`: a folder with `index/`, e.g. one built
 by `bench/bench_scale.py --sizes news --workdir DIR`).
 
@@ -31,13 +35,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_faiss import Vectors
 from common import ROOT, news_copies, repeated, stamp
 
 from qa import QA, Settings
 from qa.embedding import Embedder
 from qa.evaluation import load_dataset
-from qa.stores import Changes
-from qa.stores.local import load_store
+from qa.stores import Changes, StoredDocument
+from qa.stores.local import Manifest, load_store, write_store
 
 NEWS_SET = ROOT.parent / "shared" / "data" / "news-2023"
 SMALL_SHARE = 0.20
@@ -98,17 +103,57 @@ def report_recall(label: str, store, vectors: np.ndarray) -> None:
           f"({len(vectors)} questions), load average {os.getloadavg()[0]:.2f}", flush=True)
 
 
+def blank_documents(prefix: str, passages: int, per: int = 1000) -> list[StoredDocument]:
+    """Documents of `per` one-letter passages each: what the dense search measure needs, nothing else."""
+    docs = []
+    for d in range(0, passages, per):
+        n = min(per, passages - d)
+        docs.append(StoredDocument(f"{prefix}-{d // per:05d}.txt", "", None, f"{prefix}{d}", "x" * n,
+                                   tuple((i, i + 1) for i in range(n)), tuple((i, i + 1) for i in range(n))))
+    return docs
+
+
+def synthetic_recall(passages: int, folder: Path) -> None:
+    """Dense recall@10 of one segment and of SMALL_SHARE in small segments, on bench_faiss's
+    synthetic vectors (clusters of low intrinsic dimension, no near-duplicates)."""
+    draw = Vectors(seed=0, uniform=False).draw
+    base, queries = draw(passages), draw(100)
+    small = draw(int(passages * SMALL_SHARE / (1 - SMALL_SHARE)))
+    docs = blank_documents("base", passages)
+    manifest = Manifest(model="synthetic", dimension=base.shape[1], chunking={}, passages=passages, encoder="none")
+    timed(f"synthetic: one segment of {passages:,} vectors", lambda: write_store(folder, manifest, docs, base,
+                                                                                 [[]] * passages))
+    store = load_store(folder)
+    report_recall("synthetic, one segment", store, queries)
+    extra = blank_documents("small", len(small))
+    per = len(extra) // SMALL_SEGMENTS + 1
+    for i in range(0, len(extra), per):
+        chunk = extra[i : i + per]
+        offset = sum(len(d.passages) for d in extra[:i])
+        rows = np.split(small[offset : offset + sum(len(d.passages) for d in chunk)],
+                        np.cumsum([len(d.passages) for d in chunk])[:-1])
+        store = store.apply(Changes(list(zip(chunk, rows, strict=True))))
+    share = 1 - len(store.segments[0]) / len(store)
+    report_recall(f"synthetic, {share:.0%} in small segments {[len(s) for s in store.segments]}", store, queries)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--news", type=Path, required=True, help="folder holding the news-2023 index/ (bench_scale)")
     parser.add_argument("--passages", type=int, default=1_000_000)
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--parts", default="updates,recall", help="updates (news copies), recall (synthetic vectors)")
     args = parser.parse_args()
     print(f"# bench_segments: {stamp()}, {args.passages:,} passages", flush=True)
     questions = [q.text for q in load_dataset(NEWS_SET).questions[: args.questions]]
     real = Embedder().load()
     fixed = FixedVectors().load()
     settings = Settings(rescan_seconds=3600.0)
+    if "recall" in args.parts:
+        with tempfile.TemporaryDirectory(prefix="qa-segments-") as tmp:
+            synthetic_recall(args.passages, Path(tmp) / "index")
+    if "updates" not in args.parts:
+        return
     with tempfile.TemporaryDirectory(prefix="qa-segments-") as tmp:
         sources, index = Path(tmp) / "sources", Path(tmp) / "index"
         timed(f"build {args.passages:,} passages as one segment", lambda: repeated(args.news / "index", args.passages,
@@ -133,8 +178,8 @@ def main() -> None:
         copies = news_copies(args.news / "index", small, sources, seed=1, first_copy=50)
         for _ in range(SMALL_SEGMENTS):
             batch, n = [], 0
-            for doc, vectors in copies:
-                batch.append((doc, vectors))
+            for doc, block in copies:
+                batch.append((doc, block))
                 n += len(doc.passages)
                 if n >= per:
                     break

@@ -150,7 +150,7 @@ def build_big(passages: int, sources: Path, index: Path, per_doc: int = 5, seed:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     # Recorded as embedded by the configured encoder, so that opening it re-embeds nothing.
     manifest = Manifest(model=settings.model, dimension=384, chunking=settings.chunking(),
-                        sources={doc.source: doc.hash for doc in documents}, passages=passages,
+                        passages=passages,
                         encoder=settings.encoder)
     t = time.perf_counter()
     write_store(index, manifest, documents, vectors, all_terms)
@@ -217,5 +217,5 @@ def repeated(news: Path, passages: int, sources: Path, index: Path, seed: int = 
     documents, vectors = zip(*news_copies(news, passages, sources, seed), strict=True)
     manifest = read_manifest(news)
     assert manifest is not None
-    fresh = dataclasses_replace(manifest, sources={d.source: d.hash for d in documents}, passages=passages)
+    fresh = dataclasses_replace(manifest, passages=passages)
     write_store(index, fresh, list(documents), np.concatenate(vectors), (t for d in documents for t in passage_terms(d)))

@@ -160,8 +160,10 @@ def source_files(root: Path, supported_only: bool = False) -> Iterator[tuple[str
     """
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        folder = Path(dirpath)
+        inside = os.path.relpath(dirpath, root)  # once a folder: a big folder is walked at every update
+        prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
         for name in sorted(filenames):
             if name.startswith(".") or (supported_only and os.path.splitext(name)[1].lower() not in SUPPORTED_SUFFIXES):
                 continue
-            path = Path(dirpath) / name
-            yield path.relative_to(root).as_posix(), path
+            yield prefix + name, folder / name

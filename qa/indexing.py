@@ -23,6 +23,7 @@ import logging
 import multiprocessing
 import multiprocessing.pool
 import os
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -92,6 +93,7 @@ class IndexReport:
 class _Scan:
     files: dict[str, Path] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # size and mtime_ns, as scanned
 
 
 def scan_sources(root: Path, settings: Settings) -> _Scan:
@@ -106,19 +108,33 @@ def scan_sources(root: Path, settings: Settings) -> _Scan:
     scan = _Scan()
     real_root = root.resolve()
     for rel, path in source_files(root):
-        target = _link_target(path) if path.is_symlink() else path
-        if target is None:
-            scan.skipped.append(f"{rel}: symlink loop; ignored")
-        elif path.is_symlink() and not target.is_relative_to(real_root):
-            scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
-        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        # One lstat a file (a stat more for a symlink): a big folder is scanned at every update.
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            scan.skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            target = _link_target(path)
+            if target is None:
+                scan.skipped.append(f"{rel}: symlink loop; ignored")
+                continue
+            if not target.is_relative_to(real_root):
+                scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or path.name}' (qa reads {supported_types()})")
-        elif not path.is_file():
+        elif st is None or not stat.S_ISREG(st.st_mode):
             scan.skipped.append(f"{rel}: not a regular file; ignored")
-        elif path.stat().st_size > settings.max_file_bytes:
+        elif st.st_size > settings.max_file_bytes:
             scan.skipped.append(f"{rel}: larger than {_size(settings.max_file_bytes)}; skipped")
         else:
             scan.files[rel] = path
+            scan.stats[rel] = (st.st_size, st.st_mtime_ns)
     return scan
 
 
@@ -363,17 +379,17 @@ def file_digests(scan: _Scan, skipped: list[str], known: dict[str, list] | None 
     """
     out, known = {}, known or {}
     for rel, path in scan.files.items():
+        size, mtime_ns = scan.stats[rel]
+        seen = known.get(rel)
+        if isinstance(seen, list) and seen[:2] == [size, mtime_ns]:
+            out[rel] = Digest(str(seen[2]), size, mtime_ns)
+            continue
         try:
-            st = path.stat()
-            seen = known.get(rel)
-            if isinstance(seen, list) and seen[:2] == [st.st_size, st.st_mtime_ns]:
-                out[rel] = Digest(str(seen[2]), st.st_size, st.st_mtime_ns)
-                continue
             data = path.read_bytes()
         except OSError as exc:
             skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
             continue
-        out[rel] = Digest(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
+        out[rel] = Digest(hashlib.sha256(data).hexdigest(), len(data), mtime_ns)
     return out
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -75,10 +75,10 @@ class StoredDocument:
         )
 
 
-@dataclass(frozen=True, order=True)
-class PassageId:
+class PassageId(NamedTuple):
     """A passage by what it is, not where it sits: its document's source path and content
-    hash, and its number within the document. Survives any update that keeps the file."""
+    hash, and its number within the document. Survives any update that keeps the file.
+    (A named tuple: made, hashed and sorted in C, dozens of times a question.)"""
 
     source: str
     hash: str

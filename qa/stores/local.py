@@ -5,9 +5,9 @@ Layout of the index folder:
     index/
       CURRENT            name of the generation in use, e.g. "gen-000003"
       gen-000003/
-        manifest.json    model, encoder, dimension, chunking settings, a hash per source file,
-                         and the segments in use: each one's files with their checksums, and
-                         the documents deleted from it since it was written
+        manifest.json    model, encoder, dimension, chunking settings, and the segments in use:
+                         each one's files with their checksums, and the documents deleted
+                         from it since it was written (a small file: nothing per document)
       seg-000001/        immutable segments (qa.stores.segments): documents, vectors, terms
       seg-000004/
 
@@ -39,7 +39,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +68,8 @@ MAX_SEGMENTS = 8
 FULL_MERGE_SHARE = 0.5
 DELETED_SHARE = 0.25
 _SEGMENT = re.compile(r"^\.?seg-(\d+)")
+# Passages a thread remembers the place of, between a search and the reads of its candidates.
+RECENT_PLACES = 4096
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,6 @@ class Manifest:
     model: str
     dimension: int
     chunking: dict[str, int]
-    sources: dict[str, str]  # source path -> sha256 of its bytes
     passages: int  # live passages
     # Each segment in use: {"name", "files": {path: sha256}, "deleted": [sources]}.
     segments: list[dict] = field(default_factory=list)
@@ -127,7 +128,13 @@ class Store:
         return None if at is None else self.segments[at[0]].documents[at[1]]
 
     def _place(self, pid: PassageId) -> tuple[int, int]:
-        """(segment, row) of a passage; KeyError for one this generation does not hold."""
+        """(segment, row) of a passage; KeyError for one this generation does not hold.
+
+        The passages this thread's searches just returned are looked up without a search.
+        """
+        found = self._places().get(pid)
+        if found is not None:
+            return found
         s, d = self._home[pid.source]
         seg = self.segments[s]
         if seg.documents[d].hash != pid.hash or not 0 <= pid.number < len(seg.documents[d].passages):
@@ -138,7 +145,16 @@ class Store:
         seg = self.segments[s]
         d = int(seg.row_doc[row])
         doc = seg.documents[d]
-        return PassageId(doc.source, doc.hash, row - int(seg.first_row[d]))
+        pid = PassageId(doc.source, doc.hash, row - int(seg.first_row[d]))
+        self._places()[pid] = (s, row)
+        return pid
+
+    def _places(self) -> dict[PassageId, tuple[int, int]]:
+        """This thread's recently found passages and their (segment, row), a few thousand at most."""
+        places = getattr(self._recent, "places", None)
+        if places is None or len(places) > RECENT_PLACES:
+            places = self._recent.places = {}
+        return places
 
     def _by_segment(self, ids: Sequence[PassageId]) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """The ids grouped by segment: (segment, positions in ids, rows)."""
@@ -334,9 +350,9 @@ def _next_segment(folder: Path) -> str:
 
 def _switch(folder: Path, previous: Manifest, segments: list[Segment], entries: list[dict]) -> Store:
     """Write a generation of these segments and make it current (atomically); returns it loaded."""
-    live = [(doc, e) for seg, e in zip(segments, entries) for doc in seg.documents if doc.source not in set(e["deleted"])]
-    manifest = replace(previous, segments=entries, sources=dict(sorted((d.source, d.hash) for d, _ in live)),
-                       passages=sum(len(d.passages) for d, _ in live), format=FORMAT_VERSION)
+    passages = sum(len(d.passages) for seg, e in zip(segments, entries) for gone in [set(e["deleted"])]
+                   for d in seg.documents if d.source not in gone)
+    manifest = replace(previous, segments=entries, passages=passages, format=FORMAT_VERSION)
     current = current_generation_safe(folder)
     name = f"gen-{int(current.name.split('-')[1]) + 1 if current else 1:06d}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
@@ -368,9 +384,12 @@ def _write_error(folder: Path, exc: OSError | RuntimeError) -> IndexStoreError:
 
 def empty_store(folder: str | Path, info: IndexInfo) -> Store:
     """An index with nothing in it yet, built with `info`; its first `apply` writes a generation."""
-    manifest = Manifest(model=info.model, dimension=info.dimension, chunking=dict(info.chunking), sources={},
-                        passages=0, encoder=info.encoder)
+    manifest = Manifest(model=info.model, dimension=info.dimension, chunking=dict(info.chunking), passages=0,
+                        encoder=info.encoder)
     return Store(manifest, [], Path(folder))
+
+
+_MANIFEST_FIELDS = {f.name for f in fields(Manifest)}
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -408,8 +427,8 @@ def _read_manifest(folder: Path) -> Manifest:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
         found = raw.get("format") if isinstance(raw, dict) else None
         raise IndexStoreError(f"index in {folder} has format {found}, this qa reads {FORMAT_VERSION}; it is rebuilt")
-    try:
-        return Manifest(**raw)
+    try:  # fields an older or newer qa wrote and this one does not know are left aside
+        return Manifest(**{k: v for k, v in raw.items() if k in _MANIFEST_FIELDS})
     except TypeError as exc:
         raise IndexStoreError(f"index manifest in {folder} is damaged ({exc}); run `qa index` to rebuild") from exc
 
