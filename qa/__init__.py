@@ -7,6 +7,7 @@ The public API is what this module exports:
     >>> answer.answered, answer.passages[0].source              # doctest: +SKIP
     (True, 'us-military-presence-in-iraq-post-withdrawal.txt')
     >>> qa = QA(sources="my-articles", index="my-index")          # doctest: +SKIP
+    >>> qa = QA("my-articles", index="qdrant://qdrant.internal:6333/news")  # doctest: +SKIP
     >>> print(qa.ask("who is Iraq's defence minister?", k=3))    # doctest: +SKIP
     >>> chat = qa.conversation()                                  # doctest: +SKIP
     >>> chat.ask("how many US troops are in Iraq?")               # doctest: +SKIP
@@ -18,7 +19,16 @@ import qa.offline  # noqa: F401 - first: sets the offline environment before any
 from qa.answers import Answer, AnswerSpan, Passage
 from qa.config import Settings
 from qa.conversation import Conversation
-from qa.errors import DocumentError, IndexStoreError, ModelError, QAError, QuestionError, SourcesError
+from qa.errors import (
+    ClusterError,
+    DocumentError,
+    IndexStoreError,
+    IndexUnavailableError,
+    ModelError,
+    QAError,
+    QuestionError,
+    SourcesError,
+)
 from qa.indexing import IndexReport
 from qa.pipeline import QA, DocumentInfo, ask, conversation
 
@@ -26,11 +36,13 @@ __all__ = [
     "QA",
     "Answer",
     "AnswerSpan",
+    "ClusterError",
     "Conversation",
     "DocumentError",
     "DocumentInfo",
     "IndexReport",
     "IndexStoreError",
+    "IndexUnavailableError",
     "ModelError",
     "Passage",
     "QAError",
