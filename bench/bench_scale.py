@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from common import repeated, stamp  # noqa: E402
+from common import ask_latencies, repeated, stamp  # noqa: E402
 
 from qa import QA  # noqa: E402
 from qa.config import Settings  # noqa: E402
@@ -55,17 +55,6 @@ def news_index(workdir: Path, embedder: Embedder) -> tuple[Path, Path]:
         print(f"  built news-2023: {qa.last_report.passages:,} passages in {time.perf_counter() - started:.0f} s, "
               f"load average {os.getloadavg()[0]:.2f}", flush=True)
     return sources, index
-
-
-def measure(qa: QA, questions: list[str]) -> list[float]:
-    """Milliseconds per `qa.ask`, after one warm-up question."""
-    qa.ask(questions[0])
-    latencies = []
-    for q in questions:
-        started = time.perf_counter()
-        qa.ask(q)
-        latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
 
 
 def main() -> None:
@@ -94,7 +83,7 @@ def main() -> None:
             started = time.perf_counter()
             qa = QA(sources, index, embedder=embedder)
             opened = time.perf_counter() - started
-            latencies = measure(qa, SEED_QUESTIONS if size == "seed" else news_questions)
+            latencies = ask_latencies(qa, SEED_QUESTIONS if size == "seed" else news_questions)
             store = qa._current_store()
             p50, p95 = statistics.median(latencies), float(np.percentile(latencies, 95))
             rows.append((size, len(store), type(store.segments[0].dense).__name__, opened, p50, p95, os.getloadavg()[0]))

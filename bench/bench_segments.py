@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_faiss import Vectors
-from common import ROOT, news_copies, repeated, stamp
+from common import ROOT, ask_latencies, news_copies, repeated, stamp
 
 from qa import QA, Settings
 from qa.embedding import Embedder
@@ -186,13 +186,7 @@ def main() -> None:
             store = store.apply(Changes(batch))
         share = 1 - len(store.segments[0]) / len(store)
         print(f"    segments: {[len(s) for s in store.segments]} ({share:.0%} of passages in small segments)")
-        asker = QA(sources, index, settings, embedder=real)
-        asker.ask(questions[0])
-        latencies = []
-        for q in questions:
-            started = time.perf_counter()
-            asker.ask(q)
-            latencies.append((time.perf_counter() - started) * 1000)
+        latencies = ask_latencies(QA(sources, index, settings, embedder=real), questions)
         print(f"  ask p50 {statistics.median(latencies):.1f} ms, p95 {float(np.percentile(latencies, 95)):.1f} ms "
               f"({len(questions)} news-2023 questions), load average {os.getloadavg()[0]:.2f}")
         report_recall(f"{share:.0%} in small segments", store, vectors)

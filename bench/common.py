@@ -219,3 +219,14 @@ def repeated(news: Path, passages: int, sources: Path, index: Path, seed: int = 
     assert manifest is not None
     fresh = dataclasses_replace(manifest, passages=passages)
     write_store(index, fresh, list(documents), np.concatenate(vectors), (t for d in documents for t in passage_terms(d)))
+
+
+def ask_latencies(qa, questions: list[str]) -> list[float]:
+    """Milliseconds per `qa.ask` of each question, after one warm-up question."""
+    qa.ask(questions[0])
+    latencies = []
+    for q in questions:
+        started = time.perf_counter()
+        qa.ask(q)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
