@@ -268,14 +268,14 @@ class Store:
         gone = set(changes.removes) | set(fresh)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            entries = [{**e, "deleted": sorted(set(e.get("deleted", ())) | (gone & set(seg.by_source)))}
+            entries = [{**e, "deleted": sorted(set(e.get("deleted", ())) | {s for s in gone if s in seg.by_source})}
                        for seg, e in zip(self.segments, self.manifest.segments)]
             segments = list(self.segments)
             if fresh:
                 docs = [fresh[s][0] for s in sorted(fresh)]
                 name = _next_segment(self.folder)
                 # The only segment with live passages (a first build) keeps exact search longest.
-                alone = all(d.source in set(e["deleted"]) for seg, e in zip(segments, entries) for d in seg.documents)
+                alone = all(len(e["deleted"]) == len(seg.documents) for seg, e in zip(segments, entries))
                 files = write_segment(self.folder / name, docs, [fresh[d.source][1] for d in docs],
                                       (t for d in docs for t in passage_terms(d)), self.info.dimension, alone)
                 segments.append(load_segment(self.folder / name, files))
