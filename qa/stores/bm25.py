@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 K1, B = 0.9, 0.4
+IDF_MEMO = 100_000  # terms whose idf a collection remembers (questions' words: bounded, whatever is asked)
 FILES = ("vocab.json", "indptr.npy", "rows.npy", "tf.npy", "lengths.npy")
 
 
@@ -138,6 +139,7 @@ class Collection:
         self.average_length = total / self.passages if self.passages else 1.0
         # In float64 until each term's score is stored, as bm25s computes it (then summed in float32).
         self._norms = [K1 * ((1 - B) + B * p.lengths.astype(np.float64) / self.average_length) for p, _ in self.segments]
+        self._idf: dict[str, np.float32] = {}  # a question asks a term's idf several times; the collection never changes
 
     def document_frequency(self, term: str) -> int:
         """Live passages holding `term`, over every segment."""
@@ -149,8 +151,13 @@ class Collection:
 
     def idf(self, term: str) -> np.float32:
         """Lucene's BM25 idf of a term (0 for one no live passage holds)."""
-        df = self.document_frequency(term)
-        return np.float32(math.log(1.0 + (self.passages - df + 0.5) / (df + 0.5))) if df else np.float32(0.0)
+        weight = self._idf.get(term)
+        if weight is None:
+            df = self.document_frequency(term)
+            weight = np.float32(math.log(1.0 + (self.passages - df + 0.5) / (df + 0.5))) if df else np.float32(0.0)
+            if len(self._idf) < IDF_MEMO:
+                self._idf[term] = weight
+        return weight
 
     def scores(self, query_terms: Sequence[str]) -> list[np.ndarray]:
         """BM25 scores of every row of every segment (deleted rows score too: mask them), a
