@@ -85,9 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="qa: %(message)s", level=logging.WARNING)
     logging.getLogger("qa").setLevel(logging.INFO)  # indexing progress, articles removed, questions refused
     started = time.monotonic()
-    from qa.chat import build_app, launch_options, warm_up
     from qa.errors import QAError
     from qa.pipeline import QA
+    from qa.web import build_app, launch_options, warm_up
 
     try:
         qa = QA(args.sources, args.index, wait=False)

@@ -7,10 +7,10 @@
    app's resident memory (VmRSS, and its peak VmHWM, from /proc/<pid>/status) next to the
    index folder's size on disk, and whether libtorch is mapped into it (it should not be with ONNX).
 2. Where the time goes: a driver process does what app.py does, step by step with timers
-   (import gradio + qa.chat, model load (the configured encoder), QA open = index
+   (import gradio + qa.web, model load (the configured encoder), QA open = index
    check + store load, warm-up question, build_app, launch, first 200, first answer).
    It runs in two variants, interleaved A B A B so the ratio is fair on a shared machine:
-   "as app.py" (sequential), and "overlap" (gradio and qa.chat imported in a thread while the
+   "as app.py" (sequential), and "overlap" (gradio and qa.web imported in a thread while the
    main thread loads the model), the candidate start-up win.
    `python -X importtime` of the same imports shows which packages the import time is.
 3. Optional (`--big N`, e.g. 100000): the same end-to-end figures at N passages. Embedding N
@@ -158,16 +158,16 @@ def driver(sources: str, index: str, overlap: bool) -> None:
 
         background["import gradio"] = time.time() - a
         b = time.time()
-        import qa.chat  # noqa: F401
+        import qa.web  # noqa: F401
 
-        background["import qa.chat (rest of qa, faiss)"] = time.time() - b
+        background["import qa.web (rest of qa, faiss)"] = time.time() - b
 
     ui = threading.Thread(target=import_ui) if overlap else None
     if ui is not None:
         ui.start()
     else:
         import_ui()
-        mark("imports: gradio + qa.chat")
+        mark("imports: gradio + qa.web")
     from qa.embedding import Embedder
 
     a = time.time()
@@ -176,10 +176,10 @@ def driver(sources: str, index: str, overlap: bool) -> None:
     mark("model loaded")
     if ui is not None:
         ui.join()
-        mark("imports: gradio + qa.chat (joined)")
-    from qa.chat import build_app, launch_options, warm_up
+        mark("imports: gradio + qa.web (joined)")
     from qa.pipeline import QA
     from qa.stores.local import load_store
+    from qa.web import build_app, launch_options, warm_up
 
     a = time.time()
     qa = QA(sources, index, embedder=embedder)
@@ -220,9 +220,9 @@ def run_driver(sources: Path, index: Path, overlap: bool, workdir: Path) -> dict
 
 
 def importtime_summary() -> list[tuple[str, float]]:
-    """Cumulative import seconds of the main packages, in app.py's order (qa.chat first, then the model's)."""
+    """Cumulative import seconds of the main packages, in app.py's order (qa.web first, then the model's)."""
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import qa.chat; from qa.embedding import Embedder; Embedder().load()"],
+        [sys.executable, "-X", "importtime", "-c", "import qa.web; from qa.embedding import Embedder; Embedder().load()"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     cumulative: dict[str, float] = {}
@@ -331,13 +331,13 @@ def main() -> int:
               + ", ".join(f"{k} {med(seq, k, 'durations'):.3f}" for k in seq[0]["durations"]))
         s_http, o_http = med(seq, "HTTP 200"), med(ovl, "HTTP 200")
         s_ans, o_ans = med(seq, "first /ask_json answer"), med(ovl, "first /ask_json answer")
-        print(f"  overlapped imports (gradio + qa.chat in a thread while the model loads): "
+        print(f"  overlapped imports (gradio + qa.web in a thread while the model loads): "
               f"HTTP 200 {o_http:.2f} s vs {s_http:.2f} s sequential (ratio {o_http / s_http:.2f}); "
               f"first answer {o_ans:.2f} vs {s_ans:.2f} s (ratio {o_ans / s_ans:.2f})")
         print("  overlap durations inside the thread/main (median s): " + ", ".join(
             f"{k} {med(ovl, k, 'durations'):.2f}" for k in ovl[0]["durations"]))
 
-        print(f"\n  python -X importtime (qa.chat then the model, as app.py), at {stamp()}:")
+        print(f"\n  python -X importtime (qa.web then the model, as app.py), at {stamp()}:")
         print("  " + ", ".join(f"{name} {secs:.2f} s" for name, secs in importtime_summary()))
 
         big_runs, big_info, pair_seed = [], {}, []

@@ -9,7 +9,7 @@ each with the benchmark that set it: BM25's k1 and b, the exact-search limit and
 parameters (`qa.stores.local`), the scorer's weights and threshold (`qa.retrieval.Scorer`, from
 bench/calibrate.py), the answer phrase's confidence (`qa.highlighting`), the encoder's thread
 counts (`qa.encoders.onnx`); the upload size limits (`qa.uploads`) and the page's limits and
-timings (`qa.chat`) are the web layer's own.
+timings (`qa.web`) are the web layer's own.
 
 Example:
     >>> from dataclasses import replace
