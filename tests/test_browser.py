@@ -441,10 +441,23 @@ def survey_pdf(path: Path) -> Path:
     return path
 
 
+def settled_screenshot(element: Locator, tries: int = 20) -> bytes:
+    """A screenshot of `element` once two in a row are the same: an image still fading in (or being
+    laid out) on a busy machine blends its tints with the background, which is not what it shows."""
+    shot = element.screenshot()
+    for _ in range(tries):
+        time.sleep(0.1)
+        again = element.screenshot()
+        if again == shot:
+            return shot
+        shot = again
+    raise AssertionError(f"the element did not settle within {tries} screenshots")
+
+
 def marked_pixels(image: Locator) -> tuple[int, int]:
     """How many pixels of an element's screenshot are tinted as the page viewer marks a passage (light
     yellow) and its answering sentence (orange)."""
-    rgb = Image.open(io.BytesIO(image.screenshot())).convert("RGB").tobytes()
+    rgb = Image.open(io.BytesIO(settled_screenshot(image))).convert("RGB").tobytes()
     tinted = [g for r, g, b in zip(rgb[0::3], rgb[1::3], rgb[2::3], strict=True) if r > 220 and b < 200 and r - b > 50]
     return sum(g >= 225 for g in tinted), sum(140 < g < 210 for g in tinted)
 
