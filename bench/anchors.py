@@ -6,7 +6,8 @@ holds a gold answer string, for the shipped scorer (qa.retrieval.Scorer) and for
 refitted on that set's fit half with: the scorer's own FEATURES only; plus each document-level
 anchor (the idf-weighted share of the question's terms anywhere in the passage's document, the
 same in its title, how far the passage's cosine is below its document's best, how many
-candidates its document has); and plus a sentence-level dense match (the question's cosine
+candidates its document has); plus the share of the question's consecutive term pairs the
+passage holds (word order, which BM25 ignores); and plus a sentence-level dense match (the question's cosine
 to the passage's best sentence, each sentence embedded at question time; only with
 --sentences, since that embeds every sentence of the top 12 candidates of every question).
 
@@ -38,7 +39,7 @@ RERANK = 12
 
 @dataclass
 class Candidates:
-    """One answerable question's candidates: FEATURES, then ANCHORS, then the sentence cosine."""
+    """One answerable question's candidates: FEATURES, then ANCHORS, the bigram share, the sentence cosine."""
 
     split: str
     features: np.ndarray
@@ -59,6 +60,10 @@ def document_anchors(store: Store, sources: list[str], vector: np.ndarray, query
                        sum(weights[t] for t in known if t in title) / total if total else 0.0,
                        float((store.document_vectors(source) @ vector).max()))
     return out
+
+
+def bigrams(words: list[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:]))
 
 
 def passage_text(store: Store, passage) -> str:
@@ -83,14 +88,16 @@ def collect(name: str, workdir: Path, embedder: Embedder, sentences: bool) -> li
         add_sentence_signals(store, passages, features, np.arange(len(passages)), query_terms, q.text)
         docs = document_anchors(store, sorted({p.source for p in passages}), vector, query_terms)
         count = {s: sum(p.source == s for p in passages) for s in docs}
-        extra = np.zeros((len(passages), len(ANCHORS) + 1), dtype=np.float32)
+        extra = np.zeros((len(passages), len(ANCHORS) + 2), dtype=np.float32)
         head = np.argsort(-scorer.first_stage(features), kind="stable")[:RERANK]
         for r, p in enumerate(passages):
             cover, title, best = docs[p.source]
             extra[r, :4] = cover, title, features[r, 0] - best, np.log1p(count[p.source])
-        if sentences:
-            for r in head:
-                extra[r, 4] = float((embedder.encode(passage_sentences(store, passages[r])) @ vector).max())
+        pairs = bigrams(query_terms)
+        for r in head:
+            extra[r, 4] = len(pairs & bigrams(terms(passage_text(store, passages[r])))) / max(1, len(pairs))
+            if sentences:
+                extra[r, 5] = float((embedder.encode(passage_sentences(store, passages[r])) @ vector).max())
         holds = np.array([highlight_hit(passage_text(store, p), q.answers) for p in passages], dtype=float)
         out.append(Candidates(split_of(q.id), np.column_stack([features, extra]), holds))
     return out
@@ -126,8 +133,9 @@ def report(name: str, rows: list[Candidates], sentences: bool) -> None:
     print(f"| shipped scorer | {t1:.3f} | {t5:.3f} | {f1:.3f} |")
     variants = [("refitted on FEATURES", [])] + [(f"+ {a}", [n + i]) for i, a in enumerate(ANCHORS)]
     variants.append(("+ all document anchors", [n + i for i in range(len(ANCHORS))]))
+    variants.append(("+ question bigrams held", [n + len(ANCHORS)]))
     if sentences:
-        variants.append(("+ best-sentence cosine", [n + len(ANCHORS)]))
+        variants.append(("+ best-sentence cosine", [n + len(ANCHORS) + 1]))
     for label, extra in variants:
         cols = list(range(n)) + extra
         b, w = fit_logistic(np.concatenate([c.features[h][:, cols] for c, h in fit]),
