@@ -20,7 +20,8 @@ import pytest
 from qa import QA, ModelError, Settings
 from qa.embedding import Embedder, resolve_model
 from qa.encoders import usable_variant
-from qa.encoders.onnx import DIGEST_FILE, MODEL_FILE, OnnxEncoder, cache_folder, cache_root
+from qa.encoders.onnx import OnnxEncoder
+from qa.encoders.onnx_export import DIGEST_FILE, MODEL_FILE, cache_folder, cache_root
 from qa.stores.local import load_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 Three variants of the same model: "torch" (sentence-transformers on PyTorch, fp32), and
 "onnx-fp32" and "onnx-int8" (ONNX Runtime; the model is exported on first use and cached,
-see qa.encoders.onnx). `make_encoder` builds one; nothing heavy is imported before that.
+see qa.encoders.onnx_export). `make_encoder` builds one; nothing heavy is imported before that.
 
 Example:
     >>> from qa.embedding import resolve_model
@@ -50,7 +50,7 @@ def usable_variant(path: str, variant: str, device: str = "cpu") -> str:
     """
     if variant == "torch":
         return variant
-    from qa.encoders.onnx import unsupported
+    from qa.encoders.onnx_export import unsupported
 
     reason = "ONNX Runtime runs on the CPU only" if device != "cpu" else unsupported(path)
     if reason is None:
