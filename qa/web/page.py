@@ -19,12 +19,12 @@ from typing import Any
 
 import gradio as gr
 
-from qa.answers import Answer
 from qa.dates import date_filter
 from qa.errors import DocumentError, QAError
 from qa.pipeline import QA, TRASH, DocumentInfo
 from qa.readers import pdf, supported_types
 from qa.uploads import UPLOAD_LIMITS, check_size, limits_text, safe_name, save_upload
+from qa.web.api import add_api
 from qa.web.collection import (
     FILTER_CHOICES,
     article_choices,
@@ -41,7 +41,7 @@ from qa.web.collection import (
 )
 from qa.web.launch import OPEN_PAGE_JS, SHOW_PAGE_JS, SHOW_REPLY_JS
 from qa.web.pdf_pages import Cited, PageImages, has_page_view
-from qa.web.render import answer_markdown, document_view
+from qa.web.render import document_view
 from qa.web.turns import Turn, asked, render_turn, write_export
 
 log = logging.getLogger("qa")
@@ -343,38 +343,7 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4,
         page_next.click(lambda shown: turn_page(shown, 1), [shown_page], viewing, **private)
         page_close.click(lambda: (gr.update(visible=False), None), None, [viewer, shown_page], queue=False, **private)
 
-        def ask(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
-                until: str | None = None, history: list[str] | None = None, include_undated: bool = True) -> str:
-            """Ask the articles; returns the cited passages as markdown.
-
-            `history`: the questions asked before in this conversation, oldest first.
-            """
-            return answer_markdown(_ask(question, k, sources, since, until, history, include_undated), info())
-
-        def ask_json(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
-                     until: str | None = None, history: list[str] | None = None, include_undated: bool = True) -> dict:
-            """Ask the articles; returns the answer as data: passages with source, title, date and offsets.
-
-            `history`: the questions asked before in this conversation, oldest first.
-            """
-            return _ask(question, k, sources, since, until, history, include_undated).to_dict()
-
-        def _ask(question: str, k: int, sources: list[str] | None, since: str | None, until: str | None,
-                 history: list[str] | None, include_undated: bool) -> Answer:
-            try:
-                return qa.ask(question, k=k, sources=sources or None, since=since,
-                              until=until, include_undated=include_undated, history=history or ())
-            except QAError as exc:
-                log.warning("question not answered: %s", exc)  # one line: a refused question is no server fault
-                raise gr.Error(str(exc), print_exception=False) from exc
-
-        def index_status() -> str:
-            """The index in one line: "15 articles, 1,234 passages; up to date", or how far indexing has got."""
-            return str(qa.status())
-
-        gr.api(ask, api_name="ask")
-        gr.api(ask_json, api_name="ask_json")
-        gr.api(index_status, api_name="status")
+        add_api(qa, info)
     # The exported chats and drawn pages live as long as the page does (and go at exit).
     for folder in (exports, page_images.folder):
         weakref.finalize(app, shutil.rmtree, folder, ignore_errors=True)
