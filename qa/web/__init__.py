@@ -3,9 +3,9 @@
 The web layer in rooms: `render` (an answer as HTML and markdown, pure functions),
 `collection` (the collection panel, filter and status line), `turns` (the chat kept and
 exported), `pdf_pages` (a cited PDF page drawn), `launch` (theme, CSS and scripts from
-`static/`, launch options), `page` (the layout and its handlers) and `api` (/ask, /ask_json, /status). Everything shown from
-the articles goes through `html.escape` first, so an article that contains `<script>` is
-displayed as text, never run.
+`static/`, launch options), `page` (the layout and its handlers) and `api` (/ask,
+/ask_json, /status). Everything shown from the articles goes through `html.escape` first,
+so an article that contains `<script>` is displayed as text, never run.
 
 Example:
     >>> from qa import QA
