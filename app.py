@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse  # noqa: E402
 import logging  # noqa: E402
 import os
+import socket
 import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -68,6 +69,25 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the page cannot listen on host:port (taken, or not an address here), or None when it can.
+
+    Checked before the model loads, so a busy port costs a second, not a traceback after the wait.
+
+    Example:
+        >>> port_problem("127.0.0.1", 0) is None
+        True
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            taken = exc.errno == 98  # EADDRINUSE
+            why = "is in use (another app?)" if taken else f"cannot be used ({exc.strerror or exc})"
+            return f"port {port} on {host} {why}: pass --port with a free one, or set GRADIO_SERVER_PORT"
+    return None
+
+
 def announce_when_indexed(qa: QA) -> None:
     """Print the status line once the update started with the app is done."""
     qa.wait()
@@ -82,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parse_args(argv)
     auth = parse_auth(os.environ.get("QA_AUTH"))
+    problem = port_problem(args.host, args.port)
+    if problem:
+        print(f"app.py: error: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(format="qa: %(message)s", level=logging.WARNING)
     logging.getLogger("qa").setLevel(logging.INFO)  # indexing progress, articles removed, questions refused
     started = time.monotonic()
@@ -99,7 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"qa: {args.sources}: {qa.status()}; ready in {time.monotonic() - started:.1f} s", flush=True)
     if qa.indexing:
         threading.Thread(target=announce_when_indexed, args=(qa,), daemon=True).start()
-    app.launch(**launch_options(host=args.host, port=args.port, auth=auth))
+    try:
+        app.launch(**launch_options(host=args.host, port=args.port, auth=auth))
+    except OSError as exc:  # the port was taken while the model loaded
+        print(f"app.py: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -12,6 +12,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -102,6 +103,20 @@ def own_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     base = tmp_path_factory.mktemp("managed")
     with serve(base) as url:
         yield url, base / "sources"
+
+
+def test_a_busy_port_is_one_line_that_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--sources",
+                               str(ROOT / "sources"), "--index", str(tmp_path / "index")],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == (f"app.py: error: port {port} on 127.0.0.1 is in use (another app?): "
+                                   "pass --port with a free one, or set GRADIO_SERVER_PORT")
+    assert not (tmp_path / "index").exists(), "nothing is built for a page that cannot be served"
 
 
 @pytest.fixture(scope="module")
