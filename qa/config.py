@@ -7,7 +7,7 @@ into the index manifest, so changing them rebuilds the index (with a message say
 Constants that were measured or fitted rather than chosen stay beside the code they tune,
 each with the benchmark that set it: BM25's k1 and b, the exact-search limit and the HNSW
 parameters (`qa.stores.local`), the scorer's weights and threshold (`qa.retrieval.Scorer`, from
-bench/calibrate.py), the answer phrase's confidence (`qa.highlighting`), the encoder's thread
+bench/calibrate.py), the answer phrase's confidence (`qa.answer_phrase`), the encoder's thread
 counts (`qa.encoders.onnx`); the upload size limits (`qa.uploads`) and the page's limits and
 timings (`qa.web`) are the web layer's own.
 

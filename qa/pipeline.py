@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.answer_phrase import answer_phrase
 from qa.answers import Answer, AnswerSpan, Passage
 from qa.config import METHODS, Settings
 from qa.conversation import Conversation, Resolution, readings
@@ -37,7 +38,7 @@ from qa.dates import date_filter
 from qa.documents import page_range, source_files
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
-from qa.highlighting import answer_phrase, best_sentences
+from qa.highlighting import best_sentences
 from qa.indexing import IndexReport, open_index, update_index
 from qa.lexical import term_set, terms
 from qa.progress import IndexProgress, IndexStatus, Progress
