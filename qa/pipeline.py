@@ -4,9 +4,10 @@ Opening a `QA` builds or updates the index as needed; each question first checks
 every `Settings.rescan_seconds`) whether a source file was added, changed or deleted, and
 updates the index if so. A follow-up is read against the questions before it (see
 `qa.conversation`); date filters count the undated articles they meet. The answer is built
-from the fused search hits: overlapping passages of one document are merged, passages of
-different documents that state the same numbers and names name each other in `also_in`, and
-each passage's answering sentence and answer phrase are marked.
+from the fused search hits: overlapping passages of one document are merged and each
+passage's answering sentence and answer phrase are marked (`qa.selection`), and passages of
+different documents that state the same numbers and names name each other in `also_in`
+(`qa.agreement`).
 
 Example:
     >>> from qa import QA
@@ -25,26 +26,26 @@ import threading
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qa.answer_phrase import answer_phrase
-from qa.answers import Answer, AnswerSpan, Passage
+from qa.agreement import agreeing
+from qa.answers import Answer
 from qa.config import METHODS, Settings
 from qa.conversation import Conversation, Resolution, readings
 from qa.dates import date_filter
-from qa.documents import page_range, source_files
+from qa.documents import source_files
 from qa.embedding import Embedder
 from qa.errors import QAError, QuestionError, SourcesError
-from qa.highlighting import best_sentences
 from qa.indexing import IndexReport, open_index, update_index
-from qa.lexical import term_set, terms
+from qa.lexical import terms
 from qa.progress import IndexProgress, IndexStatus, Progress
 from qa.readers import supported_types
 from qa.retrieval import Hit, Scorer, rank
-from qa.stores import Filter, IndexBackend, StoredDocument, index_spec
+from qa.selection import answer_passage, select_passages
+from qa.stores import Filter, IndexBackend, index_spec
 
 log = logging.getLogger("qa")
 
@@ -60,15 +61,6 @@ class DocumentInfo:
     warnings: tuple[str, ...] = ()  # what reading it found wrong (bad bytes, an encoding guessed)
 
 
-@dataclass
-class _Selected:
-    """A passage chosen for the answer: its best hit and the sentence units it spans (merged passages widen it)."""
-
-    hit: Hit
-    doc: StoredDocument
-    first: int  # [first, last) over the document's sentence units
-    last: int
-    merged: bool = False
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -348,10 +340,10 @@ class QA:
                 found = self._retrieve(store, reading.question, scope.where, method, reading)
                 if found.support >= typed.support + REWRITE_MARGIN and found.support > best.support:
                     best = found
-        selected = self._select(store, best.hits, k)
+        selected = select_passages(store, best.hits, k)
         weights = store.idf(best.terms)
-        passages = [self._passage(s, best.question, weights) for s in selected]
-        passages = _agreeing(passages, selected, store, self.settings.agreement_cosine)
+        passages = [answer_passage(s, best.question, weights) for s in selected]
+        passages = agreeing(passages, selected, store, self.settings.agreement_cosine)
         reading = best.reading
         return Answer(
             question=question, answered=bool(best.hits) and best.support >= self.scorer.threshold,
@@ -382,8 +374,8 @@ class QA:
         previous = self._retrieve(store, earlier[-1], where, self.settings.method)
         if not previous.hits:
             return ""
-        chosen = self._select(store, previous.hits, 1)
-        top = self._passage(chosen[0], previous.question, store.idf(previous.terms))
+        chosen = select_passages(store, previous.hits, 1)
+        top = answer_passage(chosen[0], previous.question, store.idf(previous.terms))
         return top.answer.text + " " + top.highlight if top.answer else top.highlight
 
     def _scope(self, store: IndexBackend, sources: list[str] | None, since: str | None, until: str | None,
@@ -398,41 +390,6 @@ class QA:
             return _Scope(None)
         undated = sum(1 for d in store.documents if d.date is None and where.admits_source(d.source)) if where.dated else 0
         return _Scope(where, undated if include_undated else 0, 0 if include_undated else undated)
-
-    def _select(self, store: IndexBackend, hits: list[Hit], k: int) -> list[_Selected]:
-        """The best k passages; a passage that overlaps a better one of the same document is merged into it."""
-        chosen: list[_Selected] = []
-        for hit in hits:
-            doc = store.document(hit.passage.source)
-            first, last = doc.passages[hit.passage.number]
-            homes = [c for c in chosen if c.doc.source == doc.source and first < c.last and c.first < last]
-            if homes:
-                home = homes[0]
-                lo, hi = min(home.first, first), max(home.last, last)
-                clear = all(c is home or c.doc.source != doc.source or hi <= c.first or c.last <= lo for c in chosen)
-                if len(homes) == 1 and not home.merged and clear:  # two passages at most: it stays readable
-                    home.first, home.last, home.merged = lo, hi, True
-                continue
-            if len(chosen) == k:
-                break
-            chosen.append(_Selected(hit, doc, first, last))
-        return chosen
-
-    def _passage(self, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
-        doc = s.doc
-        units = doc.units[s.first : s.last]
-        start, end = units[0][0], units[-1][1]
-        first, last = best_sentences([doc.text[a:b] for a, b in units], question, weights)
-        best = (units[first][0], units[last - 1][1])
-        highlight = doc.text[best[0] : best[1]]
-        found = answer_phrase(question, highlight)  # None below its confidence threshold
-        phrase = AnswerSpan(found.text, best[0] + found.start, best[0] + found.end, found.kind) if found else None
-        return Passage(
-            text=doc.text[start:end], source=doc.source, title=doc.title, date=doc.date,
-            start=start, end=end, score=round(s.hit.score, 4),
-            highlight=highlight, highlight_start=best[0], highlight_end=best[1], answer=phrase,
-            pages=page_range(doc.pages, start, end),
-        )
 
 
 # A running update is logged at most this often.
@@ -497,53 +454,6 @@ def _check_sources(store: IndexBackend, sources: Sequence[str] | str | None, rem
         raise QuestionError(f"no article {unknown[0]!r} in the collection; sources are paths relative to the "
                             f"sources folder, as listed by QA.documents()")
     return sources
-
-
-_FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'-]*[a-z][\w’'-]*")
-
-
-def _facts(text: str, skip: set[str]) -> tuple[set[str], set[str]]:
-    """(numbers, name terms) a highlight states, less the question's own terms."""
-    numbers, names = set(), set()
-    for match in _FACT.finditer(text):
-        token = match.group().rstrip(".,")
-        if token[:1].isdigit():
-            numbers.add(token.replace(",", ""))
-        elif match.start() > 0 and text[: match.start()].rstrip()[-1:] not in ".!?\n":
-            names.update(term_set(token) - skip)
-    return numbers - skip, names
-
-
-def _agreeing(passages: list[Passage], selected: list[_Selected], store: IndexBackend, threshold: float) -> list[Passage]:
-    """Passages with `also_in` naming the other articles whose passage states the same fact.
-
-    Two passages agree when their vectors are close (cosine >= threshold) and the other one
-    holds a number and most names that the answer phrase (else the highlight) states: close
-    wording on the same topic is not enough.
-    """
-    if len(passages) < 2:
-        return passages
-    vectors = store.vectors([s.hit.passage for s in selected])
-    held: dict[int, tuple[set[str], set[str]]] = {}  # passage -> (terms, numbers), read once
-
-    def holds(b: int) -> tuple[set[str], set[str]]:
-        if b not in held:
-            text = passages[b].text
-            held[b] = set(term_set(text)), {n.replace(",", "") for n in re.findall(r"\d[\d,.]*\d|\d", text)}
-        return held[b]
-
-    out = []
-    for a, (pa, va) in enumerate(zip(passages, vectors)):
-        numbers, names = _facts(pa.answer.text if pa.answer is not None else pa.highlight, set())
-        also = []
-        for b, (pb, vb) in enumerate(zip(passages, vectors)):
-            if b == a or pb.source == pa.source or pb.source in also or float(va @ vb) < threshold:
-                continue
-            text_terms, text_numbers = holds(b)
-            if (not numbers or numbers & text_numbers) and (not names or len(names & text_terms) >= 0.6 * len(names)):
-                also.append(pb.source)
-        out.append(replace(pa, also_in=tuple(also)))
-    return out
 
 
 _default: dict[tuple[Path, Path], QA] = {}
