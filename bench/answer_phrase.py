@@ -23,7 +23,7 @@ questions) and news-2023 are held out.
 regression, Newton's method) and picks ANSWER_MIN_CONFIDENCE: the lowest threshold (0.05
 steps) whose 5-fold cross-validated precision on xquad-en (with the cap on ambiguous
 phrases applied) is >= FIT_PRECISION (.90, a margin over the .85 wanted, for other sets);
-it prints both to paste into qa/highlighting.py.
+it prints both to paste into qa/answer_phrase.py.
 
 Run:  .venv/bin/python bench/answer_phrase.py [--sets xquad-en squad2-dev news-2023]
           [--data ../shared/data] [--rebuild] [--errors N] [--sweep] [--fit]
@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from qa import answer_phrase as phrases  # noqa: E402
 from qa import highlighting  # noqa: E402
 from qa.lexical import terms  # noqa: E402
 
@@ -263,7 +264,7 @@ def phrase_stats(pairs: list[tuple[Item, str]], threshold: float) -> dict[str, f
     shown = correct = em = 0
     f1_sum = 0.0
     for item, text in pairs:
-        ap = highlighting.answer_phrase(item.question, text, min_confidence=0.0) if text else None
+        ap = phrases.answer_phrase(item.question, text, min_confidence=0.0) if text else None
         if ap is None or ap.confidence < threshold:
             continue
         assert text[ap.start:ap.end] == ap.text
@@ -320,7 +321,7 @@ def evaluate(name: str, items: list[Item], threshold: float, errors: int = 0) ->
     if errors:
         shown_wrong = []
         for item, text in top_pairs:
-            ap = highlighting.answer_phrase(item.question, text, min_confidence=0.0) if text else None
+            ap = phrases.answer_phrase(item.question, text, min_confidence=0.0) if text else None
             if ap is not None and ap.confidence >= threshold and best_f1(ap.text, item.answers) < 0.5:
                 shown_wrong.append((item, ap))
         print(f"\n--- {name}: shown but wrong ({len(shown_wrong)}) ---")
@@ -337,7 +338,7 @@ def sweep(items: list[Item]) -> None:
     pairs = []
     for item in items:
         ha = _highlight(item.sentences, item.question, item.weights, highlighting.best_sentences)
-        ap = highlighting.answer_phrase(item.question, ha, min_confidence=0.0) if ha else None
+        ap = phrases.answer_phrase(item.question, ha, min_confidence=0.0) if ha else None
         if ap is not None:
             pairs.append((ap.confidence, best_f1(ap.text, item.answers) >= 0.5))
     print("threshold | shown | precision")
@@ -368,7 +369,7 @@ def fit(items: list[Item]) -> None:
     rows, labels = [], []
     for item in items:
         text = _highlight(item.sentences, item.question, item.weights, highlighting.best_sentences)
-        found = highlighting.phrase_evidence(item.question, text) if text else None
+        found = phrases.phrase_evidence(item.question, text) if text else None
         if found is None:
             continue
         _, (a, b), features = found
@@ -382,8 +383,8 @@ def fit(items: list[Item]) -> None:
         bias, w = fit_logistic(x[folds != k], y[folds != k])
         cv[folds == k] = 1.0 / (1.0 + np.exp(-(bias + x[folds == k] @ w)))
     # As answer_phrase does: a phrase with a close rival is capped below any threshold.
-    margin = x[:, highlighting.CONFIDENCE_FEATURES.index("margin")]
-    cv = np.where(margin < highlighting.RIVAL_MARGIN, np.minimum(cv, highlighting.AMBIGUOUS_CONFIDENCE), cv)
+    margin = x[:, phrases.CONFIDENCE_FEATURES.index("margin")]
+    cv = np.where(margin < phrases.RIVAL_MARGIN, np.minimum(cv, phrases.AMBIGUOUS_CONFIDENCE), cv)
     print(f"{len(y)} phrases of {len(items)} questions, {y.mean():.3f} right; 5-fold CV:")
     threshold = None
     for t in np.arange(0.5, 0.96, 0.05):
@@ -405,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rebuild", action="store_true", help="re-ask every question (after a pipeline change)")
     parser.add_argument("--errors", type=int, default=0, help="print this many failures per set")
     parser.add_argument("--sweep", action="store_true", help="precision by threshold per set")
-    parser.add_argument("--threshold", type=float, default=highlighting.ANSWER_MIN_CONFIDENCE)
+    parser.add_argument("--threshold", type=float, default=phrases.ANSWER_MIN_CONFIDENCE)
     parser.add_argument("--fit", action="store_true", help="refit the confidence model on xquad-en and print it")
     args = parser.parse_args(argv)
     if args.fit:

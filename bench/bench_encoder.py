@@ -43,7 +43,7 @@ from qa.documents import load_document
 from qa.embedding import Embedder
 from qa.encoders import ENCODERS
 from qa.evaluation import Dataset, evaluate, load_dataset, write_sources
-from qa.indexing import prepare
+from qa.reading import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

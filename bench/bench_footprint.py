@@ -73,8 +73,8 @@ def news(tmp: Path) -> None:
     from qa.documents import load_document
     from qa.embedding import Embedder
     from qa.evaluation import load_dataset, write_sources
-    from qa.indexing import prepare
     from qa.lexical import terms
+    from qa.reading import prepare
     from qa.stores.base import passage_terms
     from qa.stores.local import Manifest, load_store, write_store
 
@@ -208,7 +208,7 @@ def payload(articles: int) -> None:
     from qa.documents import load_document
     from qa.embedding import Embedder
     from qa.evaluation import Dataset, load_dataset, write_sources
-    from qa.indexing import prepare
+    from qa.reading import prepare
     from qa.stores.base import passage_terms
     from qa.stores.qdrant import sparse_values
 

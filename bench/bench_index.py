@@ -60,11 +60,11 @@ SEED_QUESTIONS = [
 
 # Functions whose cumulative time makes up a build, as (label, file suffix, function name).
 STAGES = [
-    ("scan sources", "qa/indexing.py", "scan_sources"),
+    ("scan sources", "qa/scanning.py", "scan_sources"),
     ("load + clean documents", "qa/documents.py", "load_document"),
     ("chunk (sentences + token counts)", "qa/chunking.py", "chunk"),
     ("  of which token counting", "qa/embedding.py", "count_tokens"),
-    ("fit titles", "qa/indexing.py", "_fit_title"),
+    ("fit titles", "qa/reading.py", "_fit_title"),
     ("load previous index", "qa/stores/local.py", "load_store"),
     ("embed (Embedder.encode)", "qa/embedding.py", "encode"),
     ("BM25 terms (qa.lexical.terms)", "qa/lexical.py", "terms"),

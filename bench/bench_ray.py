@@ -36,8 +36,10 @@ from common import revision, stamp
 
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.indexing import file_digests, load_source, prepare, scan_sources, update_index
+from qa.indexing import update_index
 from qa.indexing_ray import import_ray, update_index_on_ray
+from qa.reading import load_source, prepare
+from qa.scanning import file_digests, scan_sources
 from qa.stores import Changes
 from qa.stores.local import LocalLocation, load_store
 

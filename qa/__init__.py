@@ -17,6 +17,7 @@ The public API is what this module exports:
 
 import qa.offline  # noqa: F401 - first: sets the offline environment before any library reads it
 from qa.answers import Answer, AnswerSpan, Passage
+from qa.collection import DocumentInfo
 from qa.config import Settings
 from qa.conversation import Conversation
 from qa.errors import (
@@ -30,7 +31,7 @@ from qa.errors import (
     SourcesError,
 )
 from qa.indexing import IndexReport
-from qa.pipeline import QA, DocumentInfo, ask, conversation
+from qa.pipeline import QA, ask, conversation
 
 __all__ = [
     "QA",

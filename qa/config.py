@@ -5,10 +5,10 @@
 into the index manifest, so changing them rebuilds the index (with a message saying why).
 
 Constants that were measured or fitted rather than chosen stay beside the code they tune,
-each with the benchmark that set it: BM25's k1 and b, the exact-search limit and the HNSW
-parameters (`qa.stores.local`), the scorer's weights and threshold (`qa.retrieval.Scorer`, from
-bench/calibrate.py), the answer phrase's confidence (`qa.highlighting`), the encoder's thread
-counts (`qa.encoders.onnx`, `qa.encoders.onnx_export`); the upload size limits (`qa.uploads`) and the page's limits and
+each with the benchmark that set it: BM25's k1 and b (`qa.stores.bm25`), the exact-search
+limit and the HNSW parameters (`qa.stores.segments`), the scorer's weights and threshold (`qa.retrieval.Scorer`, from
+bench/calibrate.py), the answer phrase's confidence (`qa.answer_phrase`), the encoder's thread
+counts (`qa.encoders.onnx`); the upload size limits (`qa.uploads`) and the page's limits and
 timings (`qa.web`) are the web layer's own.
 
 Example:

@@ -1,11 +1,11 @@
 """Keep the index in step with the sources folder, re-embedding only what changed.
 
 `update_index` scans the sources, compares each file's content hash with the one stored
-for it in the index, loads, cleans and chunks the new and changed files, embeds only their
-passages (in batches, while later files are still being read), and applies the changes
-to the index backend (`qa.stores`: a local folder keeps unchanged files' vectors and writes
-a new generation). A different model or different chunking settings, or a damaged index,
-means a full rebuild, with a message saying why.
+for it in the index (`qa.scanning`), loads, cleans and chunks the new and changed files
+(`qa.reading`), embeds only their passages (in batches, while later files are still being
+read), and applies the changes to the index backend (`qa.stores`: a local folder keeps
+unchanged files' vectors and writes a new generation). A different model or different
+chunking settings, or a damaged index, means a full rebuild, with a message saying why.
 
 Example:
     >>> from qa.indexing import update_index
@@ -16,39 +16,23 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import logging
-import multiprocessing
-import multiprocessing.pool
-import os
-import stat
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from qa.checkpoint import Checkpoint
-from qa.chunking import chunk
-from qa.config import SUPPORTED_SUFFIXES, Settings
-from qa.documents import Document, load_document, source_files
+from qa.config import Settings
 from qa.embedding import Embedder
-from qa.errors import DocumentError, IndexStoreError, IndexUnavailableError, ModelError, SourcesError
-from qa.progress import IndexProgress, Progress
-from qa.readers import supported_types
+from qa.errors import IndexStoreError, IndexUnavailableError
+from qa.progress import Progress, Tracker
+from qa.reading import INLINE_READ_BYTES, PassageTexts, SourceReader, prepare
+from qa.scanning import Scan, file_digests, known_digests, plan_update, remember_digests, scan_sources
 from qa.stores import Changes, IndexBackend, IndexInfo, IndexLocation, StoredDocument, locate
-from qa.stores.base import embedding_text
 
 log = logging.getLogger("qa")
-
-# Files this small are read in the indexing process; bigger ones in a helper process, with a time limit.
-INLINE_READ_BYTES = 1024 * 1024
-# Bytes of source text per passage, for the first estimate of a build's passages.
-_BYTES_PER_PASSAGE = 700
 
 
 @dataclass(frozen=True)
@@ -87,109 +71,6 @@ class IndexReport:
         if self.stale:
             lines.append(f"index not updated: {self.stale}")
         return "\n".join(lines)
-
-
-@dataclass
-class _Scan:
-    files: dict[str, Path] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
-    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # size and mtime_ns, as scanned
-
-
-def scan_sources(root: Path, settings: Settings) -> _Scan:
-    """Supported files under root by relative POSIX path; others are reported as skipped.
-
-    Hidden files and folders are ignored; so are symlinks that lead outside the folder.
-    """
-    if not root.exists():
-        raise SourcesError(f"sources folder {root} does not exist; create it and put {supported_types()} files in it")
-    if not root.is_dir():
-        raise SourcesError(f"sources path {root} is not a folder")
-    scan = _Scan()
-    real_root = root.resolve()
-    for rel, path in source_files(root):
-        # One lstat a file (a stat more for a symlink): a big folder is scanned at every update.
-        try:
-            st = os.lstat(path)
-        except OSError as exc:
-            scan.skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            target = _link_target(path)
-            if target is None:
-                scan.skipped.append(f"{rel}: symlink loop; ignored")
-                continue
-            if not target.is_relative_to(real_root):
-                scan.skipped.append(f"{rel}: symlink to a file outside the sources folder; ignored")
-                continue
-            try:
-                st = os.stat(path)
-            except OSError:
-                st = None
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            scan.skipped.append(f"{rel}: unsupported file type '{path.suffix or path.name}' (qa reads {supported_types()})")
-        elif st is None or not stat.S_ISREG(st.st_mode):
-            scan.skipped.append(f"{rel}: not a regular file; ignored")
-        elif st.st_size > settings.max_file_bytes:
-            scan.skipped.append(f"{rel}: larger than {_size(settings.max_file_bytes)}; skipped")
-        else:
-            scan.files[rel] = path
-            scan.stats[rel] = (st.st_size, st.st_mtime_ns)
-    return scan
-
-
-def _link_target(path: Path) -> Path | None:
-    """Where a symlink finally leads, or None for a loop (Python < 3.13 raises RuntimeError)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return None
-
-
-def _size(n: int) -> str:
-    """A byte count as people read it: "50 MB", "4 KB", "900 bytes"."""
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n} bytes"
-
-
-def _fit_title(title: str, embedder: Embedder, max_tokens: int) -> str:
-    """The title cut at a word boundary to at most max_tokens word pieces."""
-    words = title.split()
-    while words and embedder.count_tokens([" ".join(words)])[0] > max_tokens:
-        words = words[:-1]
-    return " ".join(words)
-
-
-def prepare(doc: Document, file_digest: str, embedder: Embedder, settings: Settings) -> tuple[StoredDocument, PassageTexts]:
-    """Chunk a loaded document; returns it as stored, and the texts to embed per passage."""
-    if settings.max_passage_tokens + settings.max_title_tokens + 1 > embedder.max_tokens:
-        raise ModelError(
-            f"max_passage_tokens + max_title_tokens must stay under the model's {embedder.max_tokens} word pieces"
-        )
-    units, passages = chunk(doc.text, doc.content, embedder.count_tokens,
-                            settings.max_passage_tokens, settings.overlap_sentences, doc.pages)
-    stored = StoredDocument(
-        source=doc.source, title=doc.title, date=doc.date, hash=file_digest, text=doc.text,
-        units=tuple(units), passages=tuple(passages), warnings=doc.warnings, pages=doc.pages,
-    )
-    return stored, PassageTexts(stored, _fit_title(doc.title, embedder, settings.max_title_tokens))
-
-
-class PassageTexts(Sequence[str]):
-    """What the model sees for each passage of a document, made when asked for: a 50 MB
-    document's 100,000 passage texts are never all held at once."""
-
-    def __init__(self, doc: StoredDocument, title: str) -> None:
-        self.doc, self.title = doc, title
-
-    def __len__(self) -> int:
-        return len(self.doc.passages)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        start, end = self.doc.passage_span(i)
-        return embedding_text(self.title, self.doc.text[start:end])
 
 
 def previous_index(location: IndexLocation, embedder: Embedder, settings: Settings,
@@ -275,41 +156,6 @@ def update_index(
         return report
 
 
-class Tracker:
-    """Counts a build's progress and reports it: to `progress`, or as a console bar over passages."""
-
-    def __init__(self, progress: Progress | None, files_total: int, bytes_total: int) -> None:
-        self.progress = progress
-        self.started = time.monotonic()
-        self.files_total, self.bytes_total = files_total, bytes_total
-        self.files_done = self.chunked = self.done = self.resumed = 0
-        self.files_read = self.bytes_read = 0  # read and chunked, maybe not yet embedded
-        self.current: str | None = None
-        self.bar = None if progress is not None else tqdm(
-            total=0, desc="indexing", unit=" passages", delay=1.0, leave=False, dynamic_ncols=True)
-
-    def snapshot(self) -> IndexProgress:
-        exact = self.files_read >= self.files_total
-        left = max(self.bytes_total - self.bytes_read, 0)
-        per_byte = self.chunked / self.bytes_read if self.bytes_read and self.chunked else 1 / _BYTES_PER_PASSAGE
-        total = self.chunked + (0 if exact else round(left * per_byte))
-        return IndexProgress(self.files_done, self.files_total, self.done, max(total, self.done), self.current,
-                             time.monotonic() - self.started, self.resumed, exact)
-
-    def report(self) -> None:
-        snap = self.snapshot()
-        if self.progress is not None:
-            self.progress(snap)
-        elif self.bar is not None:
-            self.bar.total = snap.passages_total
-            self.bar.set_postfix_str(snap.current or "", refresh=False)
-            self.bar.update(snap.passages_done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 class _Embedding:
     """Embeds passages in batches while documents are still being read (streaming), so a big
     update never holds every passage waiting for the model. Vectors already in the checkpoint
@@ -356,99 +202,7 @@ class _Embedding:
         self.tracker.report()
 
 
-# Where an index folder remembers each source's size, modification time and hash, so that an
-# update reads only the files whose size or time changed (as make and git do).
-DIGEST_CACHE = "sources-digests.json"
-RACY_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Digest:
-    """A source file's sha256 and size, and its modification time as seen before it was read."""
-
-    sha256: str
-    size: int
-    mtime_ns: int
-
-
-def file_digests(scan: _Scan, skipped: list[str], known: dict[str, list] | None = None) -> dict[str, Digest]:
-    """The digest of each scanned file's bytes; unreadable files are reported as skipped.
-
-    A file whose size and modification time equal those in `known` is not read again. The
-    time is taken before reading, so a file changed while it is read looks changed next time.
-    """
-    out, known = {}, known or {}
-    for rel, path in scan.files.items():
-        size, mtime_ns = scan.stats[rel]
-        seen = known.get(rel)
-        if isinstance(seen, list) and seen[:2] == [size, mtime_ns]:
-            out[rel] = Digest(str(seen[2]), size, mtime_ns)
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            skipped.append(f"{rel}: cannot be read ({exc.strerror or exc}); skipped")
-            continue
-        out[rel] = Digest(hashlib.sha256(data).hexdigest(), len(data), mtime_ns)
-    return out
-
-
-def known_digests(work_dir: Path | None) -> dict[str, list]:
-    """The digests an earlier update remembered ({} if none, or if the file is unreadable)."""
-    try:
-        known = json.loads((work_dir / DIGEST_CACHE).read_text(encoding="utf-8")) if work_dir else {}
-    except (OSError, ValueError):
-        return {}
-    return known if isinstance(known, dict) else {}
-
-
-def remember_digests(work_dir: Path | None, digests: dict[str, Digest]) -> None:
-    """Remember each file's size, time and hash for the next update (best effort: a cache).
-
-    A file modified in the last RACY_SECONDS is not remembered (read again next time): a
-    second write within the file system's time granularity, of the same size, would
-    otherwise look unchanged (git's "racy" entries).
-    """
-    if work_dir is None:
-        return
-    recent = time.time_ns() - int(RACY_SECONDS * 1e9)
-    entries = {rel: [d.size, d.mtime_ns, d.sha256] for rel, d in digests.items() if d.mtime_ns < recent}
-    tmp = work_dir / f".{DIGEST_CACHE}.tmp"
-    with contextlib.suppress(OSError):
-        tmp.write_text(json.dumps(entries), encoding="utf-8")
-        os.replace(tmp, work_dir / DIGEST_CACHE)
-
-
-def plan_update(digests: dict[str, Digest], old: dict[str, StoredDocument], force: frozenset[str],
-                skipped: list[str]) -> tuple[dict[str, StoredDocument], list[str]]:
-    """Which files keep their indexed document (same content hash) and which are read and
-    embedded (new, changed or forced); a copy of another file's content is reported in `skipped`.
-
-    Example:
-        >>> skipped = []
-        >>> plan_update({"a.txt": Digest("h1", 5, 0), "b.txt": Digest("h1", 5, 0)}, {}, frozenset(), skipped)
-        ({}, ['a.txt'])
-        >>> skipped
-        ['b.txt: same content as a.txt; skipped']
-    """
-    kept: dict[str, StoredDocument] = {}
-    todo: list[str] = []
-    seen_hashes: dict[str, str] = {}
-    # Files already indexed go first, so a new copy of one is the duplicate, not the original.
-    for rel in sorted(digests, key=lambda r: r not in old):
-        digest = digests[rel].sha256
-        if digest in seen_hashes:
-            skipped.append(f"{rel}: same content as {seen_hashes[digest]}; skipped")
-            continue
-        seen_hashes[digest] = rel
-        if rel in old and old[rel].hash == digest and rel not in force:
-            kept[rel] = old[rel]
-        else:
-            todo.append(rel)
-    return kept, todo
-
-
-def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBackend | None, rebuilt: str | None,
+def _update(root: Path, location: IndexLocation, scan: Scan, previous: IndexBackend | None, rebuilt: str | None,
             writable: bool, embedder: Embedder, settings: Settings, progress: Progress | None,
             force: frozenset[str] = frozenset(), on_commit: Callable[[IndexBackend], None] | None = None,
             ) -> tuple[IndexReport, IndexBackend | None]:
@@ -465,7 +219,7 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
                   if can_write and todo and work_dir is not None else None)
     tracker = Tracker(progress, len(todo), sum(digests[r].size for r in todo))
     embedding = _Embedding(embedder, settings, checkpoint, tracker, can_write)
-    reader = _Reader(root, settings)
+    reader = SourceReader(root, settings)
     info = IndexInfo(embedder.name, embedder.dimension, embedder.variant, settings.chunking())
     current = previous if previous is not None else location.create(info)
     applied: set[str] = set()
@@ -529,53 +283,3 @@ def _update(root: Path, location: IndexLocation, scan: _Scan, previous: IndexBac
 def _big(size: int) -> int:
     """A file's size if it is read in the helper process, else 0 (for the reading order)."""
     return size if size >= INLINE_READ_BYTES else 0
-
-
-class _Reader:
-    """Reads big source files in a helper process, so that one which takes longer than
-    `Settings.max_read_seconds` to read (or hangs or crashes the reader) is skipped with a
-    warning instead of stalling the build. Files under INLINE_READ_BYTES, which read in
-    milliseconds, are read in this process (starting the helper costs about a second)."""
-
-    def __init__(self, root: Path, settings: Settings) -> None:
-        self.root, self.settings = root, settings
-        self.pool: multiprocessing.pool.Pool | None = None
-
-    def read(self, rel: str, path: Path, skipped: list[str]) -> tuple[Document, str] | None:
-        """The loaded document and the hash of the very bytes parsed, or None (reported in `skipped`)."""
-        limit = self.settings.max_read_seconds
-        try:
-            return self._read(path)
-        except multiprocessing.TimeoutError:
-            self.close()  # the reader is stuck on this file: a fresh one reads the next
-            skipped.append(f"{rel}: took more than {limit:g} s to read; skipped (raise Settings.max_read_seconds "
-                           f"to read it)")
-        except (OSError, DocumentError) as exc:
-            skipped.append(skip_reason(rel, exc))
-        return None
-
-    def _read(self, path: Path) -> tuple[Document, str]:
-        if path.stat().st_size < INLINE_READ_BYTES:
-            return load_source(path, self.root, self.settings.max_file_bytes)
-        if self.pool is None:
-            self.pool = multiprocessing.get_context("spawn").Pool(1)
-        job = self.pool.apply_async(load_source, (path, self.root, self.settings.max_file_bytes))
-        return job.get(timeout=self.settings.max_read_seconds)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool = None
-
-
-def skip_reason(rel: str, exc: OSError | DocumentError) -> str:
-    """The line a build reports for a source file it could not read or load."""
-    if isinstance(exc, OSError):
-        return f"{rel}: cannot be read ({exc.strerror or exc}); skipped"
-    return str(exc)
-
-
-def load_source(path: Path, root: Path, max_bytes: int) -> tuple[Document, str]:
-    """Load one file (in a reader process or a Ray worker); returns the document and the sha256 of its bytes."""
-    data = path.read_bytes()
-    return load_document(path, root, max_bytes=max_bytes, data=data), hashlib.sha256(data).hexdigest()

@@ -36,22 +36,11 @@ import numpy as np
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import ClusterError, DocumentError, IndexStoreError, ModelError
-from qa.indexing import (
-    Digest,
-    IndexReport,
-    Tracker,
-    file_digests,
-    known_digests,
-    load_source,
-    plan_update,
-    prepare,
-    previous_index,
-    remember_digests,
-    scan_sources,
-    skip_reason,
-)
+from qa.indexing import IndexReport, previous_index
 from qa.offline import OFFLINE_ENVIRONMENT
-from qa.progress import Progress
+from qa.progress import Progress, Tracker
+from qa.reading import load_source, prepare, skip_reason
+from qa.scanning import Digest, file_digests, known_digests, plan_update, remember_digests, scan_sources
 from qa.stores import Changes, IndexBackend, IndexInfo, IndexLocation, StoredDocument, locate
 
 log = logging.getLogger("qa")

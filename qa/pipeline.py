@@ -2,11 +2,12 @@
 
 Opening a `QA` builds or updates the index as needed; each question first checks (at most
 every `Settings.rescan_seconds`) whether a source file was added, changed or deleted, and
-updates the index if so. A follow-up is read against the questions before it (see
+updates the index if so (`qa.collection`). A follow-up is read against the questions before it (see
 `qa.conversation`); date filters count the undated articles they meet. The answer is built
-from the fused search hits: overlapping passages of one document are merged, passages of
-different documents that state the same numbers and names name each other in `also_in`, and
-each passage's answering sentence and answer phrase are marked.
+from the fused search hits: overlapping passages of one document are merged and each
+passage's answering sentence and answer phrase are marked (`qa.selection`), and passages of
+different documents that state the same numbers and names name each other in `also_in`
+(`qa.agreement`).
 
 Example:
     >>> from qa import QA
@@ -18,56 +19,29 @@ Example:
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 import threading
-import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qa.answers import Answer, AnswerSpan, Passage
+from qa.agreement import agreeing
+from qa.answers import Answer
+from qa.collection import Collection
 from qa.config import METHODS, Settings
 from qa.conversation import Conversation, Resolution, readings
 from qa.dates import date_filter
-from qa.documents import page_range, source_files
 from qa.embedding import Embedder
-from qa.errors import QAError, QuestionError, SourcesError
-from qa.highlighting import answer_phrase, best_sentences
-from qa.indexing import IndexReport, open_index, update_index
-from qa.lexical import term_set, terms
-from qa.progress import IndexProgress, IndexStatus, Progress
+from qa.errors import QuestionError, SourcesError
+from qa.lexical import terms
+from qa.progress import Progress
 from qa.readers import supported_types
 from qa.retrieval import Hit, Scorer, rank
-from qa.stores import Filter, IndexBackend, StoredDocument, index_spec
-
-log = logging.getLogger("qa")
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """A document in the collection, as the index knows it."""
-
-    source: str
-    title: str
-    date: str | None
-    passages: int
-    warnings: tuple[str, ...] = ()  # what reading it found wrong (bad bytes, an encoding guessed)
-
-
-@dataclass
-class _Selected:
-    """A passage chosen for the answer: its best hit and the sentence units it spans (merged passages widen it)."""
-
-    hit: Hit
-    doc: StoredDocument
-    first: int  # [first, last) over the document's sentence units
-    last: int
-    merged: bool = False
+from qa.selection import answer_passage, select_passages
+from qa.stores import Filter, IndexBackend, index_spec
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -85,7 +59,7 @@ def clean_question(question: str, max_chars: int) -> str:
     return text
 
 
-class QA:
+class QA(Collection):
     """Question answering over one sources folder, with its index on disk.
 
     Args:
@@ -110,188 +84,11 @@ class QA:
         progress: Progress | None = None,
         wait: bool = True,
     ) -> None:
-        self.settings = settings or Settings()
-        self.sources = Path(sources if sources is not None else self.settings.sources)
-        self.index = index_spec(index if index is not None else self.settings.index)
-        self.embedder = embedder or Embedder(self.settings.model, encoder=self.settings.encoder)
+        settings = settings or Settings()
         self.scorer = scorer or Scorer()
-        self._lock = threading.RLock()  # held by whoever is updating the index
-        self._starting = threading.Lock()  # guards the background worker's bookkeeping
-        self._store: IndexBackend | None = None
-        self._checked = 0.0
-        self._signature: tuple | None = None
-        self._worker: threading.Thread | None = None
-        self._again, self._force = False, frozenset[str]()
-        self._progress: IndexProgress | None = None
-        self._logged = 0.0
-        self._error: str | None = None
-        self._removed: set[str] = set()  # moved to the trash, still in the index until the next update
-        self.last_report: IndexReport | None = None
-        if wait:
-            self.update(progress)
-        else:
-            self._store = open_index(self.index, self.embedder)
-            self.start_update()
-
-    # -- the collection ---------------------------------------------------------------
-
-    def update(self, progress: Progress | None = None, force: Sequence[str] = ()) -> IndexReport:
-        """Bring the index in line with the sources folder now (waiting for a background
-        update first, if one runs); returns what changed. Sources in `force` are read and
-        embedded again even if unchanged."""
-        with self._lock:
-            signature = self._source_signature()
-            report = update_index(self.sources, self.index, self.embedder, self.settings, progress, loaded=self._store,
-                                  force=frozenset(force), on_commit=self._use)
-            # A stale index is retried at the next rescan even if the sources stay as they are.
-            self._signature, self._checked = None if report.stale else signature, time.monotonic()
-            self._removed = {s for s in self._removed if self._store.document(s) is not None}
-            self.last_report, self._error = report, None
-            return report
-
-    def _use(self, store: IndexBackend) -> None:
-        """Answer from `store` from now on (an update's result, or its part written before a big file)."""
-        self._store = store
-
-    def start_update(self, force: Sequence[str] = ()) -> None:
-        """Update the index in a background thread; questions meanwhile use the index as it is.
-
-        A request made while an update runs is served by one more pass after it.
-        """
-        with self._starting:
-            self._force |= frozenset(force)
-            self._again = True
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="qa-indexer", daemon=True)
-                self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            with self._starting:
-                if not self._again:
-                    self._worker, self._progress = None, None
-                    return
-                self._again, force, self._force = False, self._force, frozenset()
-            try:
-                self.update(self._track, force)
-            except QAError as exc:
-                self._fail(str(exc))
-            except Exception as exc:  # noqa: BLE001 - a background thread must report, not die silently
-                log.exception("index update failed")
-                self._fail(f"{type(exc).__name__}: {exc}")
-
-    def _fail(self, message: str) -> None:
-        log.warning("index not updated: %s", message)
-        self._error = message
-        self._signature = self._source_signature()  # retried when the sources change again
-
-    def _track(self, progress: IndexProgress) -> None:
-        """Keep the latest progress for `status()` and log it every LOG_PROGRESS_SECONDS."""
-        self._progress = progress
-        if time.monotonic() - self._logged >= LOG_PROGRESS_SECONDS:
-            self._logged = time.monotonic()
-            log.info("%s", progress)
-
-    @property
-    def indexing(self) -> bool:
-        """Whether a background update is running or due."""
-        return self._worker is not None
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the background update to finish (at most `timeout` seconds); True if it has."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
-        return self._worker is None
-
-    def status(self) -> IndexStatus:
-        """What the index holds and whether (and how far) an update is running.
-
-        Example:
-            >>> print(QA("sources", "index").status())    # doctest: +SKIP
-            2 articles, 12 passages; up to date
-        """
-        store = self._store
-        return IndexStatus(
-            indexing=self.indexing, progress=self._progress if self.indexing else None, report=self.last_report,
-            error=self._error, documents=len(store.documents) - len(self._removed) if store else 0,
-            passages=len(store) if store else 0)
-
-    def remove(self, source: str) -> Path:
-        """Move a source file into the `.trash/` folder of the sources (nothing is deleted) and
-        stop answering from it at once; the index drops it in the background. Returns the new path."""
-        path = self._source_path(source)
-        target = _free_path(self.sources / TRASH / source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        self._removed.add(source)
-        log.info("moved %s to %s", source, target)
-        self.start_update()
-        return target
-
-    def reindex(self, source: str) -> None:
-        """Read and embed one source again in the background (after a fix to qa's reading, say)."""
-        self._source_path(source)
-        self.start_update(force=[source])
-
-    def _source_path(self, source: str) -> Path:
-        """The file of a source in the collection, or SourcesError."""
-        store = self._store
-        if store is None or store.document(source) is None or source in self._removed:
-            raise SourcesError(f"no article {source!r} in the collection")
-        path = self.sources / source
-        if not path.is_file():
-            raise SourcesError(f"{source} is no longer in {self.sources}")
-        return path
-
-    def _source_signature(self) -> tuple:
-        """Names, sizes and modification times of the files under sources: cheap change detection."""
-        entries = []
-        for rel, path in source_files(self.sources, supported_only=True):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            entries.append((rel, st.st_size, st.st_mtime_ns))
-        return tuple(entries)
-
-    def _current_store(self) -> IndexBackend:
-        """The store as it is now; a change in the sources starts a background update.
-
-        A question waits for that update at most `Settings.update_wait_seconds` (enough for
-        a small change), then is answered from the index as it is.
-        """
-        if time.monotonic() - self._checked >= self.settings.rescan_seconds:
-            self._checked = time.monotonic()
-            if not self.indexing and self._source_signature() != self._signature:
-                self.start_update()
-            if self.indexing and self.settings.update_wait_seconds > 0:
-                self.wait(self.settings.update_wait_seconds)
-        store = self._store
-        if store is None:
-            status = self.status()
-            if status.indexing:
-                raise SourcesError(f"the collection is still being indexed ({status}); ask again in a moment")
-            raise SourcesError(f"no index to answer from: {status.error or 'the first build has not run'}")
-        return store
-
-    def documents(self) -> list[DocumentInfo]:
-        """The documents in the index, by source path."""
-        try:
-            store = self._current_store()
-        except SourcesError:
-            return []
-        return [DocumentInfo(d.source, d.title, d.date, len(d.passages), d.warnings)
-                for d in store.documents if d.source not in self._removed]
-
-    def document_text(self, source: str) -> str:
-        """The text that passage offsets of `source` refer to (for HTML: the extracted text)."""
-        doc = self._current_store().document(source)
-        if doc is None:
-            raise SourcesError(f"{source} is not in the index")
-        return doc.text
-
-    # -- asking -----------------------------------------------------------------------
+        super().__init__(Path(sources if sources is not None else settings.sources),
+                         index_spec(index if index is not None else settings.index), settings,
+                         embedder or Embedder(settings.model, encoder=settings.encoder), progress, wait)
 
     def conversation(self) -> Conversation:
         """A conversation over this collection: each question is read against the turns before it.
@@ -347,10 +144,10 @@ class QA:
                 found = self._retrieve(store, reading.question, scope.where, method, reading)
                 if found.support >= typed.support + REWRITE_MARGIN and found.support > best.support:
                     best = found
-        selected = self._select(store, best.hits, k)
+        selected = select_passages(store, best.hits, k)
         weights = store.idf(best.terms)
-        passages = [self._passage(s, best.question, weights) for s in selected]
-        passages = _agreeing(passages, selected, store, self.settings.agreement_cosine)
+        passages = [answer_passage(s, best.question, weights) for s in selected]
+        passages = agreeing(passages, selected, store, self.settings.agreement_cosine)
         reading = best.reading
         return Answer(
             question=question, answered=bool(best.hits) and best.support >= self.scorer.threshold,
@@ -381,8 +178,8 @@ class QA:
         previous = self._retrieve(store, earlier[-1], where, self.settings.method)
         if not previous.hits:
             return ""
-        chosen = self._select(store, previous.hits, 1)
-        top = self._passage(chosen[0], previous.question, store.idf(previous.terms))
+        chosen = select_passages(store, previous.hits, 1)
+        top = answer_passage(chosen[0], previous.question, store.idf(previous.terms))
         return top.answer.text + " " + top.highlight if top.answer else top.highlight
 
     def _scope(self, store: IndexBackend, sources: list[str] | None, since: str | None, until: str | None,
@@ -397,56 +194,6 @@ class QA:
             return _Scope(None)
         undated = sum(1 for d in store.documents if d.date is None and where.admits_source(d.source)) if where.dated else 0
         return _Scope(where, undated if include_undated else 0, 0 if include_undated else undated)
-
-    def _select(self, store: IndexBackend, hits: list[Hit], k: int) -> list[_Selected]:
-        """The best k passages; a passage that overlaps a better one of the same document is merged into it."""
-        chosen: list[_Selected] = []
-        for hit in hits:
-            doc = store.document(hit.passage.source)
-            first, last = doc.passages[hit.passage.number]
-            homes = [c for c in chosen if c.doc.source == doc.source and first < c.last and c.first < last]
-            if homes:
-                home = homes[0]
-                lo, hi = min(home.first, first), max(home.last, last)
-                clear = all(c is home or c.doc.source != doc.source or hi <= c.first or c.last <= lo for c in chosen)
-                if len(homes) == 1 and not home.merged and clear:  # two passages at most: it stays readable
-                    home.first, home.last, home.merged = lo, hi, True
-                continue
-            if len(chosen) == k:
-                break
-            chosen.append(_Selected(hit, doc, first, last))
-        return chosen
-
-    def _passage(self, s: _Selected, question: str, weights: dict[str, float]) -> Passage:
-        doc = s.doc
-        units = doc.units[s.first : s.last]
-        start, end = units[0][0], units[-1][1]
-        first, last = best_sentences([doc.text[a:b] for a, b in units], question, weights)
-        best = (units[first][0], units[last - 1][1])
-        highlight = doc.text[best[0] : best[1]]
-        found = answer_phrase(question, highlight)  # None below its confidence threshold
-        phrase = AnswerSpan(found.text, best[0] + found.start, best[0] + found.end, found.kind) if found else None
-        return Passage(
-            text=doc.text[start:end], source=doc.source, title=doc.title, date=doc.date,
-            start=start, end=end, score=round(s.hit.score, 4),
-            highlight=highlight, highlight_start=best[0], highlight_end=best[1], answer=phrase,
-            pages=page_range(doc.pages, start, end),
-        )
-
-
-# A running update is logged at most this often.
-LOG_PROGRESS_SECONDS = 10.0
-# Sources moved out of the collection go to this folder inside the sources folder.
-TRASH = ".trash"
-
-
-def _free_path(path: Path) -> Path:
-    """`path`, or `path` with " (2)", " (3)"... before its suffix if that is taken."""
-    candidate, n = path, 2
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
-        n += 1
-    return candidate
 
 
 # A whole question is re-read from the turns before only when its best passage scores this much higher.
@@ -496,53 +243,6 @@ def _check_sources(store: IndexBackend, sources: Sequence[str] | str | None, rem
         raise QuestionError(f"no article {unknown[0]!r} in the collection; sources are paths relative to the "
                             f"sources folder, as listed by QA.documents()")
     return sources
-
-
-_FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'-]*[a-z][\w’'-]*")
-
-
-def _facts(text: str, skip: set[str]) -> tuple[set[str], set[str]]:
-    """(numbers, name terms) a highlight states, less the question's own terms."""
-    numbers, names = set(), set()
-    for match in _FACT.finditer(text):
-        token = match.group().rstrip(".,")
-        if token[:1].isdigit():
-            numbers.add(token.replace(",", ""))
-        elif match.start() > 0 and text[: match.start()].rstrip()[-1:] not in ".!?\n":
-            names.update(term_set(token) - skip)
-    return numbers - skip, names
-
-
-def _agreeing(passages: list[Passage], selected: list[_Selected], store: IndexBackend, threshold: float) -> list[Passage]:
-    """Passages with `also_in` naming the other articles whose passage states the same fact.
-
-    Two passages agree when their vectors are close (cosine >= threshold) and the other one
-    holds a number and most names that the answer phrase (else the highlight) states: close
-    wording on the same topic is not enough.
-    """
-    if len(passages) < 2:
-        return passages
-    vectors = store.vectors([s.hit.passage for s in selected])
-    held: dict[int, tuple[set[str], set[str]]] = {}  # passage -> (terms, numbers), read once
-
-    def holds(b: int) -> tuple[set[str], set[str]]:
-        if b not in held:
-            text = passages[b].text
-            held[b] = set(term_set(text)), {n.replace(",", "") for n in re.findall(r"\d[\d,.]*\d|\d", text)}
-        return held[b]
-
-    out = []
-    for a, (pa, va) in enumerate(zip(passages, vectors)):
-        numbers, names = _facts(pa.answer.text if pa.answer is not None else pa.highlight, set())
-        also = []
-        for b, (pb, vb) in enumerate(zip(passages, vectors)):
-            if b == a or pb.source == pa.source or pb.source in also or float(va @ vb) < threshold:
-                continue
-            text_terms, text_numbers = holds(b)
-            if (not numbers or numbers & text_numbers) and (not names or len(names & text_terms) >= 0.6 * len(names)):
-                also.append(pb.source)
-        out.append(replace(pa, also_in=tuple(also)))
-    return out
 
 
 _default: dict[tuple[Path, Path], QA] = {}

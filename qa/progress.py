@@ -1,8 +1,9 @@
 """Where an index build stands: files and passages done, rate, time left, the file being read.
 
 The indexer reports an `IndexProgress` after every file and every batch of passages it
-embeds; `QA.status()` wraps the latest one in an `IndexStatus` for the page, the CLI and the
-log. The passage total is exact once every file has been read and estimated before (from the
+embeds, through a `Tracker` (which draws a console bar when no one else listens);
+`QA.status()` wraps the latest one in an `IndexStatus` for the page, the CLI and the log.
+The passage total is exact once every file has been read and estimated before (from the
 bytes still to read and the passages per byte seen so far), so the time left settles as a
 build goes on.
 
@@ -15,12 +16,18 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tqdm.auto import tqdm
+
 if TYPE_CHECKING:
     from qa.indexing import IndexReport
+
+# Bytes of source text per passage, for the first estimate of a build's passages.
+_BYTES_PER_PASSAGE = 700
 
 
 @dataclass(frozen=True)
@@ -100,3 +107,38 @@ class IndexStatus:
         if self.report is not None and self.report.stale:
             return f"{size}; not up to date: {self.report.stale}"
         return f"{size}; up to date"
+
+
+class Tracker:
+    """Counts a build's progress and reports it: to `progress`, or as a console bar over passages."""
+
+    def __init__(self, progress: Progress | None, files_total: int, bytes_total: int) -> None:
+        self.progress = progress
+        self.started = time.monotonic()
+        self.files_total, self.bytes_total = files_total, bytes_total
+        self.files_done = self.chunked = self.done = self.resumed = 0
+        self.files_read = self.bytes_read = 0  # read and chunked, maybe not yet embedded
+        self.current: str | None = None
+        self.bar = None if progress is not None else tqdm(
+            total=0, desc="indexing", unit=" passages", delay=1.0, leave=False, dynamic_ncols=True)
+
+    def snapshot(self) -> IndexProgress:
+        exact = self.files_read >= self.files_total
+        left = max(self.bytes_total - self.bytes_read, 0)
+        per_byte = self.chunked / self.bytes_read if self.bytes_read and self.chunked else 1 / _BYTES_PER_PASSAGE
+        total = self.chunked + (0 if exact else round(left * per_byte))
+        return IndexProgress(self.files_done, self.files_total, self.done, max(total, self.done), self.current,
+                             time.monotonic() - self.started, self.resumed, exact)
+
+    def report(self) -> None:
+        snap = self.snapshot()
+        if self.progress is not None:
+            self.progress(snap)
+        elif self.bar is not None:
+            self.bar.total = snap.passages_total
+            self.bar.set_postfix_str(snap.current or "", refresh=False)
+            self.bar.update(snap.passages_done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.highlighting import answer_type
+from qa.answer_types import answer_type
 from qa.lexical import term_set
 from qa.stores.base import Filter, IndexBackend, PassageId
 

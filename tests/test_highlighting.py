@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import doctest
 
+import qa.answer_phrase
+import qa.answer_types
 import qa.highlighting
-from qa.highlighting import ANSWER_MIN_CONFIDENCE, AnswerPhrase, answer_phrase, answer_type, best_sentences
+from qa.answer_phrase import ANSWER_MIN_CONFIDENCE, AnswerPhrase, answer_phrase
+from qa.answer_types import answer_type
+from qa.highlighting import best_sentences
 from qa.lexical import terms
 
 SENTENCES = [
@@ -23,7 +27,8 @@ def weights(question: str) -> dict[str, float]:
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(qa.highlighting).failed == 0
+    for module in (qa.answer_types, qa.highlighting, qa.answer_phrase):
+        assert doctest.testmod(module).failed == 0
 
 
 def test_quantity_questions_prefer_a_sentence_with_a_number() -> None:

@@ -14,8 +14,8 @@ from pdfs import Report, add_paragraph, filler
 
 import qa.web.pdf_pages
 from qa import QA, Answer, Passage
+from qa.collection import DocumentInfo
 from qa.errors import DocumentError, QAError
-from qa.pipeline import DocumentInfo
 from qa.web.collection import render_collection
 from qa.web.pdf_pages import Cited, PageImages
 from qa.web.render import NO_ANSWER, answer_markdown, render_answer

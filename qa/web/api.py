@@ -13,8 +13,9 @@ from collections.abc import Callable
 import gradio as gr
 
 from qa.answers import Answer
+from qa.collection import DocumentInfo
 from qa.errors import QAError
-from qa.pipeline import QA, DocumentInfo
+from qa.pipeline import QA
 from qa.web.render import answer_markdown
 
 log = logging.getLogger("qa")

@@ -1,7 +1,7 @@
 """The collection panel, the article filter and the status line: what is indexed, as HTML.
 
 Example:
-    >>> from qa.pipeline import DocumentInfo
+    >>> from qa.collection import DocumentInfo
     >>> [d.source for d in matching([DocumentInfo("oslo.txt", "Oslo council", None, 1)], "council")]
     ['oslo.txt']
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
-from qa.pipeline import DocumentInfo
+from qa.collection import DocumentInfo
 from qa.progress import IndexStatus
 from qa.readers import supported_types
 from qa.web.render import display_date, source_line
@@ -31,7 +31,7 @@ def matching(documents: Sequence[DocumentInfo], query: str = "") -> list[Documen
     """The documents whose title or file holds every word of `query` (any case), newest first.
 
     Example:
-        >>> from qa.pipeline import DocumentInfo
+        >>> from qa.collection import DocumentInfo
         >>> docs = [DocumentInfo("oslo.txt", "Oslo council", "2024-01-02", 1), DocumentInfo("rome.txt", "Rome", None, 2)]
         >>> [d.source for d in matching(docs)], [d.source for d in matching(docs, "COUNCIL oslo")]
         (['oslo.txt', 'rome.txt'], ['oslo.txt'])
@@ -68,7 +68,7 @@ def render_collection(documents: Sequence[DocumentInfo], query: str = "", page: 
     build runs, so an empty collection is not yet known to be empty.
 
     Example:
-        >>> from qa.pipeline import DocumentInfo
+        >>> from qa.collection import DocumentInfo
         >>> page = render_collection([DocumentInfo("a.txt", "<b>A</b>", None, 3, ("read as cp1252",))])
         >>> "<strong>1 article</strong>, 3 passages" in page and 'title="&lt;b&gt;A&lt;/b&gt;"' in page
         True
@@ -123,7 +123,7 @@ def filter_choices(documents: Sequence[DocumentInfo], query: str, chosen: Sequen
     """The article filter's choices: the chosen articles and up to FILTER_CHOICES (newest first) matching `query`.
 
     Example:
-        >>> from qa.pipeline import DocumentInfo
+        >>> from qa.collection import DocumentInfo
         >>> docs = [DocumentInfo("oslo.txt", "Oslo", "2024-01-02", 1), DocumentInfo("rome.txt", "Rome", None, 2)]
         >>> filter_choices(docs, "oslo", ["rome.txt"])
         [('Oslo (2 Jan 2024)', 'oslo.txt'), ('Rome', 'rome.txt')]

@@ -19,9 +19,10 @@ from typing import Any
 
 import gradio as gr
 
+from qa.collection import TRASH, DocumentInfo
 from qa.dates import date_filter
 from qa.errors import DocumentError, QAError
-from qa.pipeline import QA, TRASH, DocumentInfo
+from qa.pipeline import QA
 from qa.readers import pdf, supported_types
 from qa.uploads import UPLOAD_LIMITS, check_size, limits_text, safe_name, save_upload
 from qa.web.api import add_api

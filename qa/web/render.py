@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Mapping
 
 from qa.answers import Answer, AnswerSpan, Passage, PassageGroup, group_passages
+from qa.collection import DocumentInfo
 from qa.errors import QAError
-from qa.pipeline import DocumentInfo
 from qa.web.pdf_pages import Cited, has_page_view
 
 # From this score an answer is shown as sure; below it (and above the threshold) as "not sure".

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answers import Answer, AnswerSpan, Passage
-from qa.pipeline import DocumentInfo
+from qa.collection import DocumentInfo
 from qa.web.render import answer_markdown, render_answer
 
 # A turn of the chat as the browser keeps it: {"question", "answer": Answer.to_dict(), "scope"} or {"question", "error"}.
