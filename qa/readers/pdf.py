@@ -1,7 +1,7 @@
 """PDF (.pdf) with pypdfium2: the text of every page in reading order, and pages drawn on demand.
 
-Each page's text comes from PDFium's text page, line by line. Lines are joined back into
-paragraphs: a line that runs to its column's right edge continues on the next line (a
+Each page's text comes from PDFium's text page, line by line (`qa.readers.pdf_lines`). Lines
+are joined back into paragraphs: a line that runs to its column's right edge continues on the next line (a
 hyphen at its end is dropped when the word goes on in lower case, "infor-" + "mation" ->
 "information", unless the document spells that word with a hyphen elsewhere); a short line,
 a change of font size or a wider gap ends it. Lines that recur at the top or bottom of most
@@ -34,7 +34,6 @@ from __future__ import annotations
 import bisect
 import collections
 import ctypes
-import functools
 import hashlib
 import io
 import itertools
@@ -50,13 +49,12 @@ from qa.cleaning import Span
 from qa.dates import metadata_date
 from qa.errors import DocumentError
 from qa.readers.common import Parsed
+from qa.readers.pdf_lines import CELL_GAP, HYPHEN_MARKS, PDFIUM, Line, Unreadable, open_pdf, page_lines
 from qa.titles import headline, stated_title
 
 if TYPE_CHECKING:
     import pypdfium2
 
-# PDFium is not thread-safe: every call into it, in this process, holds this lock.
-_PDFIUM = threading.Lock()
 # Lines this far from a page's top or bottom (counted in lines) may be running headers or footers.
 _EDGE_LINES = 3
 # Characters are about half an em wide: used to ask whether the next line's first word would have fit.
@@ -67,12 +65,7 @@ _PARAGRAPH_GAP = 1.3
 _HEADING_SIZE = 1.2
 _SIZE_CHANGE = 0.12
 _HEAD_LINES = 8
-# Pieces of text whose baselines are this close (in ems) are one row; this far apart (ems), cells of a table.
-_SAME_ROW = 0.3
-_CELL_EMS = 1.5
-_CELL_GAP = " | "
-_HYPHEN_MARKS = "\ufffe\x02"  # PDFium's mark for a hyphen that ended a line
-_HYPHENS = _HYPHEN_MARKS + "-\u00ad\u2010"
+_HYPHENS = HYPHEN_MARKS + "-\u00ad\u2010"
 _SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*$")
 _BULLET = re.compile(r"^(?:[•▪◦‣●○■□–—*-]\s|\(?\d{1,2}[.)]\s|\(?[a-z][.)]\s)")
 _WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -82,32 +75,6 @@ _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "
 RENDER_WIDTH = 1200
 _HIGHLIGHT = (255, 214, 0, 90)
 _STRONG = (255, 120, 0, 120)
-
-
-class _Unreadable(Exception):
-    """Why a PDF cannot be read, in words that finish "<file>: ..."."""
-
-
-@dataclass(frozen=True)
-class _Line:
-    """One visual line of a page, where it sits (points), and its runs of characters: (index of
-    the run's first character on the page's text page, its text, what goes before it)."""
-
-    runs: tuple[tuple[int, str, str], ...]
-    left: float
-    right: float
-    baseline: float
-    size: float
-
-    @functools.cached_property
-    def text(self) -> str:
-        return "".join(before + text for _, text, before in self.runs)
-
-    @property
-    def end(self) -> int:
-        """Index on the text page of the line's last character."""
-        first, text, _ = self.runs[-1]
-        return first + len(text) - 1
 
 
 @dataclass(frozen=True)
@@ -123,115 +90,18 @@ class _Layout:
     warnings: tuple[str, ...]
 
 
-def _open(data: bytes) -> pypdfium2.PdfDocument:
-    """The PDF as a PdfDocument; raises _Unreadable saying why it cannot be opened."""
-    import pypdfium2
-    from pypdfium2 import raw
-
-    try:
-        pdf = pypdfium2.PdfDocument(data)
-    except pypdfium2.PdfiumError as error:
-        code = getattr(error, "err_code", None)
-        if code == raw.FPDF_ERR_PASSWORD:
-            raise _Unreadable("encrypted: it needs a password to open, and qa does not read protected PDFs") from error
-        if code == raw.FPDF_ERR_SECURITY:
-            raise _Unreadable("encrypted with a security handler qa cannot read") from error
-        raise _Unreadable("damaged or truncated; PDFium cannot read it") from error
-    if b"%%EOF" not in data[-2048:]:
-        pdf.close()
-        raise _Unreadable("truncated: the file ends before the PDF's end-of-file marker")
-    return pdf
-
-
-def _page_text(textpage: pypdfium2.PdfTextPage) -> str:
-    """The page's characters, one per character index of the text page."""
-    from pypdfium2 import raw
-
-    count = textpage.count_chars()
-    text = textpage.get_text_range(0, count) if count > 0 else ""
-    if len(text) != count:  # characters outside the BMP come as surrogate pairs: ask one by one
-        text = "".join(chr(raw.FPDFText_GetUnicode(textpage, i) or 0xFFFD) for i in range(count))
-    return text
-
-
-def _spans(text: str) -> Iterator[Span]:
-    """The visual lines of a page's text as [start, end) spans: PDFium ends a line with a line
-    break, or with its hyphen mark where it joined a hyphenated word to the next line."""
-    for match in re.finditer(r"[^\r\n]+", text):
-        start = match.start()
-        for mark in re.finditer(f"[{_HYPHEN_MARKS}]", match.group()):
-            yield start, match.start() + mark.end()
-            start = match.start() + mark.end()
-        yield start, match.end()
-
-
-def _lines(textpage: pypdfium2.PdfTextPage) -> list[_Line]:
-    """The page's visual lines, in PDFium's reading order, with their positions."""
-    from pypdfium2 import raw
-
-    text = _page_text(textpage)
-    x, y = ctypes.c_double(), ctypes.c_double()
-    lines = []
-    for start, end in _spans(text):
-        line = text[start:end]
-        first = start + len(line) - len(line.lstrip())
-        last = start + len(line.rstrip())
-        if first >= last:
-            continue
-        raw.FPDFText_GetCharOrigin(textpage, first, x, y)
-        size = raw.FPDFText_GetFontSize(textpage, first)
-        runs = tuple(_cells(textpage, text, first, last, size))
-        lines.append(_Line(runs, x.value, textpage.get_charbox(last - 1)[2], y.value, size))
-    return _rows(lines)
-
-
-def _cells(textpage: pypdfium2.PdfTextPage, text: str, first: int, last: int,
-           size: float) -> Iterator[tuple[int, str, str]]:
-    """The runs of line [first, last): split where PDFium put a space of its own over a gap
-    wider than an em and a half (between the cells of a table row), joined there by " | "."""
-    from pypdfium2 import raw
-
-    generated, handle = raw.FPDFText_IsGenerated, textpage.raw
-    start, before = first, ""
-    space = text.find(" ", first, last)
-    while space != -1:
-        if generated(handle, space) == 1 and space > start:
-            gap = textpage.get_charbox(space + 1)[0] - textpage.get_charbox(space - 1)[2]
-            if gap > _CELL_EMS * size:
-                yield start, text[start:space], before
-                start, before = space + 1, _CELL_GAP
-        space = text.find(" ", space + 1, last)
-    yield start, text[start:last], before
-
-
-def _rows(lines: Sequence[_Line]) -> list[_Line]:
-    """`lines` with the pieces PDFium gives of one visual row (table cells, a footer's left and
-    right parts) made one line: apart by a space, or by " | " across a gap wider than an em and a half."""
-    rows: list[_Line] = []
-    for line in lines:
-        prev = rows[-1] if rows else None
-        if prev and abs(prev.baseline - line.baseline) < _SAME_ROW * prev.size and line.left >= prev.right - 1:
-            gap = _CELL_GAP if line.left - prev.right > _CELL_EMS * prev.size else " "
-            runs = prev.runs + tuple((first, text, gap if i == 0 else before)
-                                     for i, (first, text, before) in enumerate(line.runs))
-            rows[-1] = _Line(runs, prev.left, line.right, prev.baseline, prev.size)
-        else:
-            rows.append(line)
-    return rows
-
-
 def _key(line: str) -> str:
     """A line as running furniture is compared: case and spacing ignored, every number alike."""
     return " ".join(re.sub(r"\d+", "#", line.casefold()).split())
 
 
-def _edges(lines: Sequence[_Line]) -> list[_Line]:
+def _edges(lines: Sequence[Line]) -> list[Line]:
     """The lines nearest a page's top and bottom."""
     ordered = sorted(lines, key=lambda line: -line.baseline)
     return ordered[:_EDGE_LINES] + ordered[_EDGE_LINES:][-_EDGE_LINES:]
 
 
-def _running(pages: Sequence[Sequence[_Line]]) -> set[str]:
+def _running(pages: Sequence[Sequence[Line]]) -> set[str]:
     """Keys of lines that recur near the top or bottom of more than half the pages with text
     (and of two pages at least): running headers, footers and page numbers."""
     counts = Counter(key for lines in pages for key in {_key(line.text) for line in _edges(lines)})
@@ -239,7 +109,7 @@ def _running(pages: Sequence[Sequence[_Line]]) -> set[str]:
     return {key for key, n in counts.items() if n >= 2 and n * 2 > with_text}
 
 
-def _leading(pages: Sequence[Sequence[_Line]]) -> dict[float, float]:
+def _leading(pages: Sequence[Sequence[Line]]) -> dict[float, float]:
     """The usual distance between baselines of consecutive lines, per type size, over the document."""
     steps: dict[float, list[float]] = {}
     for lines in pages:
@@ -249,7 +119,7 @@ def _leading(pages: Sequence[Sequence[_Line]]) -> dict[float, float]:
     return {size: statistics.median(found) for size, found in steps.items()}
 
 
-def _column_rights(lines: Sequence[_Line]) -> list[float]:
+def _column_rights(lines: Sequence[Line]) -> list[float]:
     """For each line, the right edge of the column it sits in: the rightmost end of the lines
     that start within two ems of where it starts."""
     bucket = 10.0  # points
@@ -265,9 +135,9 @@ def _column_rights(lines: Sequence[_Line]) -> list[float]:
     return rights
 
 
-def _is_row(line: _Line) -> bool:
+def _is_row(line: Line) -> bool:
     """True for a line of table cells."""
-    return any(before == _CELL_GAP for _, _, before in line.runs)
+    return any(before == CELL_GAP for _, _, before in line.runs)
 
 
 def _ends_sentence(text: str) -> bool:
@@ -288,7 +158,7 @@ def _hyphenated(before: str, after: str, spelled: set[str]) -> bool:
     return f"{head[0]}-{tail[0]}".casefold() in spelled and f"{head[0]}{tail[0]}".casefold() not in spelled
 
 
-def _separator(prev: _Line, line: _Line, right: float, leading: dict[float, float]) -> str:
+def _separator(prev: Line, line: Line, right: float, leading: dict[float, float]) -> str:
     """What goes between two lines of one page: " " (the paragraph goes on), "\\n" (a line of
     its own ends) or "\\n\\n" (a paragraph ends)."""
     step = prev.baseline - line.baseline
@@ -313,13 +183,13 @@ class _Writer:
         self.pages: list[int] = []
         self.runs: list[list[tuple[int, int, int]]] = []
         self.spelled = spelled
-        self.last: _Line | None = None
+        self.last: Line | None = None
 
     def page(self) -> None:
         self.pages.append(self.size)
         self.runs.append([])
 
-    def join(self, line: _Line, separator: str) -> Span:
+    def join(self, line: Line, separator: str) -> Span:
         """Add `line` after `separator` and return its span. A word broken at a hyphen that
         ended the previous line goes on without a space, losing the hyphen unless `_hyphenated`."""
         prev = self.last
@@ -344,11 +214,11 @@ class _Writer:
         offset, index, length = runs[-1]
         runs[-1:] = [(offset, index, length - 1)] if length > 1 else []
 
-    def _emit(self, line: _Line) -> None:
+    def _emit(self, line: Line) -> None:
         """Write the line's runs; PDFium's mark for a line-end hyphen is written as "-"."""
         for first, text, before in line.runs:
             self._write(before, None)
-            body = text[:-1] + "-" if text[-1] in _HYPHEN_MARKS else text
+            body = text[:-1] + "-" if text[-1] in HYPHEN_MARKS else text
             done = 0
             for i, char in enumerate(body):
                 if char in _LIGATURES:
@@ -367,41 +237,13 @@ class _Writer:
         self.size += len(piece)
 
 
-def _page_lines(pdf: pypdfium2.PdfDocument) -> tuple[list[list[_Line]], list[int], list[int]]:
-    """Every page's lines, the numbers of the pages that have no text but do have images, and
-    of those PDFium cannot load (damaged)."""
-    import pypdfium2
-    from pypdfium2 import raw
-
-    pages, scanned, damaged = [], [], []
-    for number in range(1, len(pdf) + 1):
-        lines: list[_Line] = []
-        try:
-            page = pdf[number - 1]
-        except pypdfium2.PdfiumError:
-            damaged.append(number)
-        else:
-            try:
-                textpage = page.get_textpage()
-                lines = _lines(textpage)
-                textpage.close()
-                if not lines and next(page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE]), None) is not None:
-                    scanned.append(number)
-            except pypdfium2.PdfiumError:
-                damaged.append(number)
-            finally:
-                page.close()
-        pages.append(lines)
-    return pages, scanned, damaged
-
-
 def _pages_note(numbers: Sequence[int], what: str) -> str:
     """ "page 3 has <what>" or "pages 3, 7 have <what>"."""
     which = f"page {numbers[0]} has" if len(numbers) == 1 else f"pages {', '.join(map(str, numbers))} have"
     return f"{which} {what}"
 
 
-def _heading(text: str, lines: Sequence[_Line], spans: Sequence[Span], body: float) -> tuple[str, Span] | None:
+def _heading(text: str, lines: Sequence[Line], spans: Sequence[Span], body: float) -> tuple[str, Span] | None:
     """The first line on page 1 set in type clearly larger than the body's `body` size (with the
     lines in its size that follow it), if it reads as a headline."""
     for i, line in enumerate(lines[:_HEAD_LINES]):
@@ -416,23 +258,23 @@ def _heading(text: str, lines: Sequence[_Line], spans: Sequence[Span], body: flo
 
 
 def _extract(data: bytes) -> _Layout:
-    """Read the whole PDF; raises _Unreadable saying why it cannot be read."""
-    with _PDFIUM:
-        pdf = _open(data)
+    """Read the whole PDF; raises Unreadable saying why it cannot be read."""
+    with PDFIUM:
+        pdf = open_pdf(data)
         try:
             metadata = pdf.get_metadata_dict(skip_empty=True)
-            pages, scanned, damaged = _page_lines(pdf)
+            pages, scanned, damaged = page_lines(pdf)
         finally:
             pdf.close()
     if not any(pages):
         if scanned:
-            raise _Unreadable("no text layer; it looks scanned, and qa does not do OCR")
-        raise _Unreadable("damaged; PDFium cannot read its pages" if damaged else "no text in this PDF")
+            raise Unreadable("no text layer; it looks scanned, and qa does not do OCR")
+        raise Unreadable("damaged; PDFium cannot read its pages" if damaged else "no text in this PDF")
     running = _running(pages)
     leading = _leading(pages)
     spelled = {word.casefold() for lines in pages for line in lines for word in _WORDS.findall(line.text)}
     writer = _Writer(spelled)
-    first: list[tuple[_Line, Span]] = []
+    first: list[tuple[Line, Span]] = []
     for lines in pages:
         writer.page()
         edges = {id(line) for line in _edges(lines)}
@@ -481,7 +323,7 @@ def read(source: str, data: bytes) -> Parsed:
     """The text of a PDF, where each page starts in it, and its title and date (see the module docstring)."""
     try:
         layout = _extract(data)
-    except _Unreadable as reason:
+    except Unreadable as reason:
         raise DocumentError(f"{source}: {reason}; skipped") from None
     return Parsed(
         layout.text,
@@ -502,10 +344,10 @@ def page_count(data: bytes) -> int:
     >>> page_count(bytes(pdf.output()))
     2
     """
-    with _PDFIUM:
+    with PDFIUM:
         try:
-            pdf = _open(data)
-        except _Unreadable as reason:
+            pdf = open_pdf(data)
+        except Unreadable as reason:
             raise DocumentError(str(reason)) from None
         try:
             return len(pdf)
@@ -528,7 +370,7 @@ def page_of(data: bytes, offset: int) -> int:
     """
     try:
         pages = _layout(data).pages
-    except _Unreadable as reason:
+    except Unreadable as reason:
         raise DocumentError(str(reason)) from None
     return max(1, bisect.bisect_right(pages, offset))
 
@@ -562,15 +404,15 @@ def render_page(data: bytes, page: int, highlights: Sequence[Span] = (), strong:
 
     try:
         layout = _layout(data)
-    except _Unreadable as reason:
+    except Unreadable as reason:
         raise DocumentError(str(reason)) from None
     if not 1 <= page <= len(layout.pages):
         raise DocumentError(f"page {page} does not exist (the PDF has {len(layout.pages)} pages)")
     runs = layout.runs[page - 1]
     import pypdfium2
 
-    with _PDFIUM:
-        pdf = _open(data)
+    with PDFIUM:
+        pdf = open_pdf(data)
         try:
             pdf_page = pdf[page - 1]
             scale = width / pdf_page.get_width()
