@@ -32,6 +32,7 @@ import qa.readers.html
 import qa.readers.markdown
 import qa.readers.pdf
 import qa.readers.pdf_lines
+import qa.readers.pdf_paragraphs
 import qa.readers.text
 import qa.titles
 from qa import QA, Settings
@@ -180,8 +181,9 @@ def raw_pages(data: bytes) -> list[str]:
         pdf.close()
 
 
-@pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.pdf_lines, qa.readers.docx,
-                                    qa.readers.html, qa.readers.markdown, qa.readers.text, qa.dates, qa.titles])
+@pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.pdf_lines, qa.readers.pdf_paragraphs,
+                                    qa.readers.docx, qa.readers.html, qa.readers.markdown, qa.readers.text, qa.dates,
+                                    qa.titles])
 def test_module_doctests(module) -> None:
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 

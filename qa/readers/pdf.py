@@ -1,15 +1,16 @@
 """PDF (.pdf) with pypdfium2: the text of every page in reading order, and pages drawn on demand.
 
-Each page's text comes from PDFium's text page, line by line (`qa.readers.pdf_lines`). Lines
-are joined back into paragraphs: a line that runs to its column's right edge continues on the next line (a
-hyphen at its end is dropped when the word goes on in lower case, "infor-" + "mation" ->
-"information", unless the document spells that word with a hyphen elsewhere); a short line,
-a change of font size or a wider gap ends it. Lines that recur at the top or bottom of most
-pages (running headers and footers, page numbers, with digits counted as alike) are left
-out. The document text is the pages' text, a paragraph that runs over a page break joined
-with a space, pages otherwise apart by a blank line; `Parsed.pages` says where each page
-starts. Title: the metadata title when it is a real one, else the first large-type line of
-page 1; date: a dateline in the text, else the creation date in the metadata.
+Each page's text comes from PDFium's text page, line by line (`qa.readers.pdf_lines`), and the
+lines are joined back into paragraphs (`qa.readers.pdf_paragraphs`): a line that runs to its
+column's right edge continues on the next line (a hyphen at its end is dropped when the word
+goes on in lower case, "infor-" + "mation" -> "information", unless the document spells that
+word with a hyphen elsewhere); a short line, a change of font size or a wider gap ends it.
+Lines that recur at the top or bottom of most pages (running headers and footers, page
+numbers, with digits counted as alike) are left out. The document text is the pages' text, a
+paragraph that runs over a page break joined with a space, pages otherwise apart by a blank
+line; `Parsed.pages` says where each page starts. Title: the metadata title when it is a
+real one, else the first large-type line of page 1; date: a dateline in the text, else the
+creation date in the metadata.
 
 A PDF without a text layer (a scan), one that needs a password, and a damaged or truncated
 one raise `DocumentError` naming the reason.
@@ -36,11 +37,8 @@ import collections
 import ctypes
 import hashlib
 import io
-import itertools
-import re
 import statistics
 import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,28 +47,16 @@ from qa.cleaning import Span
 from qa.dates import metadata_date
 from qa.errors import DocumentError
 from qa.readers.common import Parsed
-from qa.readers.pdf_lines import CELL_GAP, HYPHEN_MARKS, PDFIUM, Line, Unreadable, open_pdf, page_lines
+from qa.readers.pdf_lines import PDFIUM, Line, Unreadable, open_pdf, page_lines
+from qa.readers.pdf_paragraphs import join_pages
 from qa.titles import headline, stated_title
 
 if TYPE_CHECKING:
     import pypdfium2
 
-# Lines this far from a page's top or bottom (counted in lines) may be running headers or footers.
-_EDGE_LINES = 3
-# Characters are about half an em wide: used to ask whether the next line's first word would have fit.
-_CHAR_EM = 0.5
-# A gap between baselines this many times the page's usual line spacing starts a new paragraph.
-_PARAGRAPH_GAP = 1.3
 # Type this much larger than the body's is a heading.
 _HEADING_SIZE = 1.2
-_SIZE_CHANGE = 0.12
 _HEAD_LINES = 8
-_HYPHENS = HYPHEN_MARKS + "-\u00ad\u2010"
-_SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*$")
-_BULLET = re.compile(r"^(?:[•▪◦‣●○■□–—*-]\s|\(?\d{1,2}[.)]\s|\(?[a-z][.)]\s)")
-_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
-_LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st",
-              "\ufb06": "st"}
 # Pages are drawn this wide (pixels) unless asked otherwise: a page of body text reads well.
 RENDER_WIDTH = 1200
 _HIGHLIGHT = (255, 214, 0, 90)
@@ -88,153 +74,6 @@ class _Layout:
     heading: tuple[str, Span] | None
     metadata: dict[str, str]
     warnings: tuple[str, ...]
-
-
-def _key(line: str) -> str:
-    """A line as running furniture is compared: case and spacing ignored, every number alike."""
-    return " ".join(re.sub(r"\d+", "#", line.casefold()).split())
-
-
-def _edges(lines: Sequence[Line]) -> list[Line]:
-    """The lines nearest a page's top and bottom."""
-    ordered = sorted(lines, key=lambda line: -line.baseline)
-    return ordered[:_EDGE_LINES] + ordered[_EDGE_LINES:][-_EDGE_LINES:]
-
-
-def _running(pages: Sequence[Sequence[Line]]) -> set[str]:
-    """Keys of lines that recur near the top or bottom of more than half the pages with text
-    (and of two pages at least): running headers, footers and page numbers."""
-    counts = Counter(key for lines in pages for key in {_key(line.text) for line in _edges(lines)})
-    with_text = sum(1 for lines in pages if lines)
-    return {key for key, n in counts.items() if n >= 2 and n * 2 > with_text}
-
-
-def _leading(pages: Sequence[Sequence[Line]]) -> dict[float, float]:
-    """The usual distance between baselines of consecutive lines, per type size, over the document."""
-    steps: dict[float, list[float]] = {}
-    for lines in pages:
-        for a, b in itertools.pairwise(lines):
-            if a.size == b.size and 0 < a.baseline - b.baseline < 3 * a.size:
-                steps.setdefault(a.size, []).append(a.baseline - b.baseline)
-    return {size: statistics.median(found) for size, found in steps.items()}
-
-
-def _column_rights(lines: Sequence[Line]) -> list[float]:
-    """For each line, the right edge of the column it sits in: the rightmost end of the lines
-    that start within two ems of where it starts."""
-    bucket = 10.0  # points
-    ends: dict[int, float] = {}
-    for line in lines:
-        key = int(line.left // bucket)
-        ends[key] = max(ends.get(key, line.right), line.right)
-    rights = []
-    for line in lines:
-        reach = int(2 * line.size // bucket) + 1
-        key = int(line.left // bucket)
-        rights.append(max(ends.get(k, line.right) for k in range(key - reach, key + reach + 1)))
-    return rights
-
-
-def _is_row(line: Line) -> bool:
-    """True for a line of table cells."""
-    return any(before == CELL_GAP for _, _, before in line.runs)
-
-
-def _ends_sentence(text: str) -> bool:
-    return _SENTENCE_END.search(text) is not None
-
-
-def _first_word(text: str) -> str:
-    return next(iter(text.split()), "")
-
-
-def _hyphenated(before: str, after: str, spelled: set[str]) -> bool:
-    """True when a word broken at a line-end hyphen keeps its hyphen: the document spells it
-    with one elsewhere, or it does not go on in lower case."""
-    if not after[:1].islower():
-        return True
-    head = _WORDS.findall(before)[-1:] or [""]
-    tail = _WORDS.findall(after)[:1] or [""]
-    return f"{head[0]}-{tail[0]}".casefold() in spelled and f"{head[0]}{tail[0]}".casefold() not in spelled
-
-
-def _separator(prev: Line, line: Line, right: float, leading: dict[float, float]) -> str:
-    """What goes between two lines of one page: " " (the paragraph goes on), "\\n" (a line of
-    its own ends) or "\\n\\n" (a paragraph ends)."""
-    step = prev.baseline - line.baseline
-    usual = leading.get(prev.size, 1.2 * prev.size)
-    if abs(prev.size - line.size) > _SIZE_CHANGE * max(prev.size, line.size) or step > _PARAGRAPH_GAP * usual:
-        return "\n\n"
-    if _BULLET.match(line.text) or _is_row(prev) or _is_row(line):
-        return "\n"
-    word = len(_first_word(line.text)) + 1
-    full = prev.right + _CHAR_EM * prev.size * word >= right
-    if step <= 0:  # the next column, or a jump back up the page
-        return " " if full and not _ends_sentence(prev.text) else "\n\n"
-    return " " if full else "\n"
-
-
-class _Writer:
-    """Builds the document text and, per page, the runs that map it to PDFium's characters."""
-
-    def __init__(self, spelled: set[str]) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-        self.pages: list[int] = []
-        self.runs: list[list[tuple[int, int, int]]] = []
-        self.spelled = spelled
-        self.last: Line | None = None
-
-    def page(self) -> None:
-        self.pages.append(self.size)
-        self.runs.append([])
-
-    def join(self, line: Line, separator: str) -> Span:
-        """Add `line` after `separator` and return its span. A word broken at a hyphen that
-        ended the previous line goes on without a space, losing the hyphen unless `_hyphenated`."""
-        prev = self.last
-        broken = (prev is not None and separator != "\n\n" and prev.text[-1] in _HYPHENS
-                  and prev.text[-2:-1].isalpha() and line.text[:1].isalpha())
-        if broken and not _hyphenated(prev.text[:-1], line.text, self.spelled):
-            self._drop_hyphen()
-        if self.size and not broken:
-            self._write(separator, None)
-        if not self.runs[-1]:
-            self.pages[-1] = self.size
-        start = self.size
-        self._emit(line)
-        self.last = line
-        return start, self.size
-
-    def _drop_hyphen(self) -> None:
-        """Take the hyphen that ended the text so far back off it."""
-        self.parts[-1] = self.parts[-1][:-1]
-        self.size -= 1
-        runs = next(runs for runs in reversed(self.runs) if runs)
-        offset, index, length = runs[-1]
-        runs[-1:] = [(offset, index, length - 1)] if length > 1 else []
-
-    def _emit(self, line: Line) -> None:
-        """Write the line's runs; PDFium's mark for a line-end hyphen is written as "-"."""
-        for first, text, before in line.runs:
-            self._write(before, None)
-            body = text[:-1] + "-" if text[-1] in HYPHEN_MARKS else text
-            done = 0
-            for i, char in enumerate(body):
-                if char in _LIGATURES:
-                    self._write(body[done:i], first + done)
-                    for letter in _LIGATURES[char]:
-                        self._write(letter, first + i, 1)
-                    done = i + 1
-            self._write(body[done:], first + done)
-
-    def _write(self, piece: str, index: int | None, length: int | None = None) -> None:
-        if not piece:
-            return
-        if index is not None:
-            self.runs[-1].append((self.size, index, length or len(piece)))
-        self.parts.append(piece)
-        self.size += len(piece)
 
 
 def _pages_note(numbers: Sequence[int], what: str) -> str:
@@ -270,26 +109,7 @@ def _extract(data: bytes) -> _Layout:
         if scanned:
             raise Unreadable("no text layer; it looks scanned, and qa does not do OCR")
         raise Unreadable("damaged; PDFium cannot read its pages" if damaged else "no text in this PDF")
-    running = _running(pages)
-    leading = _leading(pages)
-    spelled = {word.casefold() for lines in pages for line in lines for word in _WORDS.findall(line.text)}
-    writer = _Writer(spelled)
-    first: list[tuple[Line, Span]] = []
-    for lines in pages:
-        writer.page()
-        edges = {id(line) for line in _edges(lines)}
-        kept = [line for line in lines if id(line) not in edges or _key(line.text) not in running]
-        rights = _column_rights(kept)
-        for i, line in enumerate(kept):
-            if i:
-                separator = _separator(kept[i - 1], line, rights[i - 1], leading)
-            else:
-                prev = writer.last
-                going_on = prev is not None and not _ends_sentence(prev.text) and line.text[:1].islower()
-                separator = " " if going_on else "\n\n"
-            span = writer.join(line, separator)
-            if len(writer.pages) == 1:
-                first.append((line, span))
+    writer, first = join_pages(pages)
     text = "".join(writer.parts)
     body = statistics.median(line.size for lines in pages for line in lines)
     heading = _heading(text, [line for line, _ in first], [span for _, span in first], body)
