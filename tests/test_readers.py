@@ -31,6 +31,7 @@ import qa.readers.docx
 import qa.readers.html
 import qa.readers.markdown
 import qa.readers.pdf
+import qa.readers.pdf_layout
 import qa.readers.pdf_lines
 import qa.readers.pdf_paragraphs
 import qa.readers.text
@@ -181,9 +182,9 @@ def raw_pages(data: bytes) -> list[str]:
         pdf.close()
 
 
-@pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.pdf_lines, qa.readers.pdf_paragraphs,
-                                    qa.readers.docx, qa.readers.html, qa.readers.markdown, qa.readers.text, qa.dates,
-                                    qa.titles])
+@pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.pdf_layout, qa.readers.pdf_lines,
+                                    qa.readers.pdf_paragraphs, qa.readers.docx, qa.readers.html, qa.readers.markdown,
+                                    qa.readers.text, qa.dates, qa.titles])
 def test_module_doctests(module) -> None:
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 
@@ -248,7 +249,7 @@ def test_pdf_passages_know_their_pages(report_doc: Document, report: bytes) -> N
 
 
 def test_pdf_offsets_map_back_to_the_page_characters(report: bytes) -> None:
-    layout = qa.readers.pdf._extract(report)
+    layout = qa.readers.pdf_layout.extract(report)
     pdf = pypdfium2.PdfDocument(report)
     for number, runs in enumerate(layout.runs):
         page_text = pdf[number].get_textpage().get_text_range().replace("\ufffe", "-")  # PDFium's line-end hyphen

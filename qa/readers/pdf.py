@@ -37,93 +37,32 @@ import collections
 import ctypes
 import hashlib
 import io
-import statistics
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qa.cleaning import Span
 from qa.dates import metadata_date
 from qa.errors import DocumentError
 from qa.readers.common import Parsed
-from qa.readers.pdf_lines import PDFIUM, Line, Unreadable, open_pdf, page_lines
-from qa.readers.pdf_paragraphs import join_pages
-from qa.titles import headline, stated_title
+from qa.readers.pdf_layout import Layout, extract
+from qa.readers.pdf_lines import PDFIUM, Unreadable, open_pdf
+from qa.titles import stated_title
 
 if TYPE_CHECKING:
     import pypdfium2
 
-# Type this much larger than the body's is a heading.
-_HEADING_SIZE = 1.2
-_HEAD_LINES = 8
 # Pages are drawn this wide (pixels) unless asked otherwise: a page of body text reads well.
 RENDER_WIDTH = 1200
 _HIGHLIGHT = (255, 214, 0, 90)
 _STRONG = (255, 120, 0, 120)
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """A PDF's extracted text, where each page starts in it, and for each page the runs
-    (text offset, character index, length) that map the text back to PDFium's characters."""
-
-    text: str
-    pages: tuple[int, ...]
-    runs: tuple[tuple[tuple[int, int, int], ...], ...]
-    heading: tuple[str, Span] | None
-    metadata: dict[str, str]
-    warnings: tuple[str, ...]
-
-
-def _pages_note(numbers: Sequence[int], what: str) -> str:
-    """ "page 3 has <what>" or "pages 3, 7 have <what>"."""
-    which = f"page {numbers[0]} has" if len(numbers) == 1 else f"pages {', '.join(map(str, numbers))} have"
-    return f"{which} {what}"
-
-
-def _heading(text: str, lines: Sequence[Line], spans: Sequence[Span], body: float) -> tuple[str, Span] | None:
-    """The first line on page 1 set in type clearly larger than the body's `body` size (with the
-    lines in its size that follow it), if it reads as a headline."""
-    for i, line in enumerate(lines[:_HEAD_LINES]):
-        if line.size >= _HEADING_SIZE * body:
-            end = i + 1
-            while end < len(lines) and abs(lines[end].size - line.size) < 0.5:
-                end += 1
-            span = (spans[i][0], spans[end - 1][1])
-            title = headline(text[span[0] : span[1]])
-            return (title, span) if title else None
-    return None
-
-
-def _extract(data: bytes) -> _Layout:
-    """Read the whole PDF; raises Unreadable saying why it cannot be read."""
-    with PDFIUM:
-        pdf = open_pdf(data)
-        try:
-            metadata = pdf.get_metadata_dict(skip_empty=True)
-            pages, scanned, damaged = page_lines(pdf)
-        finally:
-            pdf.close()
-    if not any(pages):
-        if scanned:
-            raise Unreadable("no text layer; it looks scanned, and qa does not do OCR")
-        raise Unreadable("damaged; PDFium cannot read its pages" if damaged else "no text in this PDF")
-    writer, first = join_pages(pages)
-    text = "".join(writer.parts)
-    body = statistics.median(line.size for lines in pages for line in lines)
-    heading = _heading(text, [line for line, _ in first], [span for _, span in first], body)
-    warnings = tuple(_pages_note(numbers, what) for numbers, what in (
-        (scanned, "no text layer (scanned?); qa does not do OCR, so that text is missing"),
-        (damaged, "damage PDFium cannot read past, so that text is missing")) if numbers)
-    return _Layout(text, tuple(writer.pages), tuple(map(tuple, writer.runs)), heading, metadata, warnings)
-
-
-_recent: collections.OrderedDict[bytes, _Layout] = collections.OrderedDict()
+_recent: collections.OrderedDict[bytes, Layout] = collections.OrderedDict()
 _recent_lock = threading.Lock()
 
 
-def _layout(data: bytes) -> _Layout:
+def _layout(data: bytes) -> Layout:
     """The extracted layout of a PDF. The last two are kept, keyed by a hash of their bytes,
     not by the bytes (which would keep up to two 50 MB files in memory)."""
     key = hashlib.sha256(data).digest()
@@ -131,7 +70,7 @@ def _layout(data: bytes) -> _Layout:
         if key in _recent:
             _recent.move_to_end(key)
             return _recent[key]
-    layout = _extract(data)
+    layout = extract(data)
     with _recent_lock:
         _recent[key] = layout
         while len(_recent) > 2:
@@ -142,7 +81,7 @@ def _layout(data: bytes) -> _Layout:
 def read(source: str, data: bytes) -> Parsed:
     """The text of a PDF, where each page starts in it, and its title and date (see the module docstring)."""
     try:
-        layout = _extract(data)
+        layout = extract(data)
     except Unreadable as reason:
         raise DocumentError(f"{source}: {reason}; skipped") from None
     return Parsed(
