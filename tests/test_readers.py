@@ -34,6 +34,7 @@ import qa.readers.pdf
 import qa.readers.pdf_layout
 import qa.readers.pdf_lines
 import qa.readers.pdf_paragraphs
+import qa.readers.pdf_render
 import qa.readers.text
 import qa.titles
 from qa import QA, Settings
@@ -183,8 +184,8 @@ def raw_pages(data: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.pdf_layout, qa.readers.pdf_lines,
-                                    qa.readers.pdf_paragraphs, qa.readers.docx, qa.readers.html, qa.readers.markdown,
-                                    qa.readers.text, qa.dates, qa.titles])
+                                    qa.readers.pdf_paragraphs, qa.readers.pdf_render, qa.readers.docx, qa.readers.html,
+                                    qa.readers.markdown, qa.readers.text, qa.dates, qa.titles])
 def test_module_doctests(module) -> None:
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 

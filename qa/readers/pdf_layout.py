@@ -3,7 +3,7 @@
 `extract` opens the PDF (`qa.readers.pdf_lines`), joins its lines into the document text
 (`qa.readers.pdf_paragraphs`), and finds page 1's heading (its first large-type line) and the
 pages it could not read (scanned, damaged). The reader (`qa.readers.pdf.read`) makes a `Parsed`
-of it; page drawing (`render_page`) uses its runs to mark ranges of the text on a page.
+of it; page drawing (`qa.readers.pdf_render`) uses its runs to mark ranges of the text on a page.
 
 Example:
     >>> from fpdf import FPDF
