@@ -4,9 +4,11 @@ qa's own rules read every visible block (nothing in nav, header, footer, aside, 
 scripts), and `trafilatura` (the field's standard for boilerplate removal) says which of it is
 the article: the lines it leaves out (menus and cookie banners written as plain <div>s,
 share bars, related links, comments) count as furniture, never as content; where trafilatura
-finds nothing, the rules alone decide (`qa.cleaning`). bench/bench_html.py compares this
-"hybrid" with trafilatura alone and with the rules alone (EXTRACTORS). The document text is
-the visible blocks joined by blank lines: offsets refer to it.
+finds nothing, the rules alone decide (`qa.cleaning`). Either way, lines the markup marks as
+furniture (class names, ARIA roles, hidden, the fine print that ends a page:
+`qa.readers.html_furniture`) are furniture too. bench/bench_html.py compares this "hybrid"
+with trafilatura alone and with the rules alone (EXTRACTORS). The document text is the
+visible blocks joined by blank lines: offsets refer to it.
 
 Title: a visible <h1>, the longest heading the <title> holds, og:title, <title> (without a
 trailing " | Site"), or a hidden <h1>. Date: article:published_time, <time datetime>, a date
@@ -26,8 +28,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections import Counter
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from qa.cleaning import Span
 from qa.dates import parse_date
 from qa.errors import DocumentError
 from qa.readers.common import Parsed, read_non_utf8, refuse_non_text, text_bytes
+from qa.readers.html_furniture import NEVER_FURNITURE, Marks, Piece, is_fine_print, is_furniture_element, marked_lines
 from qa.titles import flatten
 
 if TYPE_CHECKING:
@@ -60,92 +61,11 @@ _TITLE_TAGS = ("h1", "h2", "h3")
 _DATE_META = ("article:published_time", "datepublished", "date", "pubdate", "publishdate", "dc.date")
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
 _CELL_SEPARATOR = " | "
-# Mozilla Readability's tell-tales of page furniture in an element's class and id (its
-# "unlikelyCandidates"), unless they also name the article (its "okMaybeItsACandidate"); and the
-# ARIA roles of what is not the article.
-_FURNITURE_NAMES = re.compile(
-    r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends"
-    r"|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate"
-    r"|pagination|pager|popup|yom-remote", re.IGNORECASE)
-_ARTICLE_NAMES = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.IGNORECASE)
-# Words of a class or id (split at anything not a letter or digit) that Readability's pattern
-# misses: advertising, promotion, sign-up and appeal boxes, consent banners, share bars.
-_FURNITURE_WORDS = frozenset((
-    "ad", "ads", "advert", "advertisement", "consent", "cookie", "cookies", "donate", "newsletter", "promo",
-    "share", "sharebar", "signup", "sponsored", "subscribe", "support"
-))
-_FURNITURE_ROLES = frozenset((
-    "alert", "alertdialog", "banner", "complementary", "contentinfo", "dialog", "menu", "menubar", "navigation",
-    "search"
-))
-# Fine print: <small>, <font size="1"> (or -2, -3), a CSS font-size of x-small or less.
-_FINE_FONT_SIZES = frozenset(("1", "-2", "-3"))
-_FINE_STYLE = re.compile(r"font-size\s*:\s*(?:xx?-small|[0-9](?:\.\d+)?px)", re.IGNORECASE)
-# A marked element holding this share of a page's text is a wrapper around it all, not furniture.
-_WRAPPER_SHARE = 0.8
-# Elements that hold the article by definition, whatever their class says ("has-comments").
-_NEVER_FURNITURE = frozenset(("html", "body", "article", "main"))
 _VOID_TAGS = frozenset((
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"
 ))
 # Characters lxml (under trafilatura and htmldate) refuses: C0 controls other than tab and line breaks.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _is_furniture_element(values: dict[str, str]) -> bool:
-    """Whether an element's attributes mark it as furniture: Readability's class and id rule,
-    a non-article ARIA role, or hidden."""
-    names = f"{values.get('class', '')} {values.get('id', '')}"
-    named = _FURNITURE_NAMES.search(names) is not None or not _FURNITURE_WORDS.isdisjoint(
-        re.split(r"[^a-z0-9]+", names.lower()))
-    return ((named and _ARTICLE_NAMES.search(names) is None)
-            or values.get("role", "").strip().lower() in _FURNITURE_ROLES
-            or "hidden" in values or values.get("aria-hidden", "").lower() == "true")
-
-
-def _is_fine_print(tag: str, values: dict[str, str]) -> bool:
-    return (tag == "small" or (tag == "font" and values.get("size", "").strip() in _FINE_FONT_SIZES)
-            or _FINE_STYLE.search(values.get("style", "")) is not None)
-
-
-@dataclass
-class _Open:
-    """A marked element still open: its tag, how many same-named elements are open at or
-    inside it (it closes when that reaches 0), and its number."""
-
-    tag: str
-    depth: int
-    number: int
-
-
-class _Marks:
-    """The open elements of one kind (furniture, fine print), matched to their end tags; each
-    marked element gets a number, so that a line can say which ones hold it."""
-
-    def __init__(self) -> None:
-        self._open: list[_Open] = []
-        self._count = 0
-
-    @property
-    def holding(self) -> tuple[int, ...]:
-        """The numbers of the marked elements open now."""
-        return tuple(entry.number for entry in self._open)
-
-    def start(self, tag: str, marked: bool) -> None:
-        for entry in self._open:
-            entry.depth += entry.tag == tag
-        if marked:
-            self._open.append(_Open(tag, 1, self._count))
-            self._count += 1
-
-    def end(self, tag: str) -> None:
-        for entry in self._open:
-            entry.depth -= entry.tag == tag
-        self._open = [entry for entry in self._open if entry.depth > 0]
-
-
-# A line's text in pieces: (visible characters, furniture elements holding it, fine print holding it).
-_Piece = tuple[int, tuple[int, ...], tuple[int, ...]]
 
 
 class _HTMLText(HTMLParser):
@@ -159,13 +79,13 @@ class _HTMLText(HTMLParser):
         self.headings: list[tuple[str, str, bool]] = []  # (tag, text, visible) of each h1, h2, h3
         self.meta: dict[str, str] = {}
         self.time: str | None = None
-        self.line_pieces: list[list[list[_Piece]]] = []  # per block, per line
+        self.line_pieces: list[list[list[Piece]]] = []  # per block, per line
         self._lines: list[str] = []
-        self._pieces: list[list[_Piece]] = []
+        self._pieces: list[list[Piece]] = []
         self._line: list[str] = []
-        self._line_pieces: list[_Piece] = []
-        self._furniture = _Marks()
-        self._fine = _Marks()
+        self._line_pieces: list[Piece] = []
+        self._furniture = Marks()
+        self._fine = Marks()
         self._skipping: list[str] = []
         self._pre = 0
         self._title: list[str] | None = None
@@ -194,8 +114,8 @@ class _HTMLText(HTMLParser):
         if tag in _SKIPPED_TAGS:
             self._skipping.append(tag)
         if tag not in _VOID_TAGS:
-            self._furniture.start(tag, tag not in _NEVER_FURNITURE and _is_furniture_element(values))
-            self._fine.start(tag, _is_fine_print(tag, values))
+            self._furniture.start(tag, tag not in NEVER_FURNITURE and is_furniture_element(values))
+            self._fine.start(tag, is_fine_print(tag, values))
 
     def handle_endtag(self, tag: str) -> None:
         self._furniture.end(tag)
@@ -369,37 +289,11 @@ def _grams(words: list[str], n: int) -> list[tuple[str, ...]]:
     return list(zip(*(words[i:] for i in range(n)), strict=False))
 
 
-def _marked_lines(parser: _HTMLText) -> list[bool]:
-    """For each line of the page's text (blocks joined by blank lines): whether the markup marks
-    it as furniture: mostly inside a furniture-named element (`_is_furniture_element`), or in
-    the run of fine-print lines that ends the page (credits, legal lines, links). A marked
-    element holding _WRAPPER_SHARE of the page's text or more is a wrapper (a `<div
-    class="site has-sidebar">` around everything), not furniture, and is not counted."""
-    lines = [line for block in parser.line_pieces for line in [*block, None]][:-1]  # None: a blank line
-    total = sum(chars for line in lines if line for chars, _, _ in line)
-    held: list[Counter[int]] = [Counter(), Counter()]
-    for line in filter(None, lines):
-        for chars, *marks in line:
-            for kind, numbers in enumerate(marks):
-                held[kind].update(dict.fromkeys(numbers, chars))
-    wrappers = [{number for number, chars in counts.items() if chars >= _WRAPPER_SHARE * total} for counts in held]
-
-    def mostly(line: list[_Piece], kind: int) -> bool:
-        marked = sum(piece[0] for piece in line if set(piece[kind + 1]) - wrappers[kind])
-        return 2 * marked > sum(piece[0] for piece in line)
-
-    end = len(lines)
-    while end and (lines[end - 1] is None or mostly(lines[end - 1], 1)):
-        end -= 1
-    return [line is not None and (mostly(line, 0) or (index >= end and mostly(line, 1)))
-            for index, line in enumerate(lines)]
-
-
 def _text_and_furniture(markup: str, parser: _HTMLText, extractor: str) -> tuple[str, tuple[Span, ...]]:
     """The page's text, and the spans of it that are not the article, as `extractor` (see
     EXTRACTORS) finds them. In the hybrid a line is the article's when 60% of its word
     trigrams (bigrams, words for shorter lines) are in trafilatura's text, and the markup does
-    not mark it as furniture (`_marked_lines`); the rules use the markup's marks alone."""
+    not mark it as furniture (`marked_lines`); the rules use the markup's marks alone."""
     main = main_text(markup, recall=extractor != "trafilatura-default") if extractor != "rules" else []
     if extractor.startswith("trafilatura") and main:
         return "\n\n".join(main), ()
@@ -409,7 +303,7 @@ def _text_and_furniture(markup: str, parser: _HTMLText, extractor: str) -> tuple
     words = _words("\n".join(main))
     known = {n: set(_grams(words, n)) for n in (1, 2, 3)}
     spans, start, lines = [], 0, 0
-    for line, marked in zip(text.split("\n"), _marked_lines(parser), strict=True):
+    for line, marked in zip(text.split("\n"), marked_lines(parser.line_pieces), strict=True):
         found = _words(line)
         grams = _grams(found, min(3, len(found)))
         if grams and (marked or (main and sum(gram in known[len(gram)] for gram in grams) < _COVERED * len(grams))):
