@@ -29,6 +29,7 @@ import qa.documents
 import qa.readers
 import qa.readers.docx
 import qa.readers.html
+import qa.readers.html_blocks
 import qa.readers.html_furniture
 import qa.readers.markdown
 import qa.readers.pdf
@@ -186,8 +187,8 @@ def raw_pages(data: bytes) -> list[str]:
 
 @pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.pdf_layout, qa.readers.pdf_lines,
                                     qa.readers.pdf_paragraphs, qa.readers.pdf_render, qa.readers.docx, qa.readers.html,
-                                    qa.readers.html_furniture, qa.readers.markdown, qa.readers.text, qa.dates,
-                                    qa.titles])
+                                    qa.readers.html_blocks, qa.readers.html_furniture, qa.readers.markdown,
+                                    qa.readers.text, qa.dates, qa.titles])
 def test_module_doctests(module) -> None:
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 

@@ -1,14 +1,14 @@
 """Web pages (.html, .htm): the article's text, read like a reader would.
 
-qa's own rules read every visible block (nothing in nav, header, footer, aside, form or
-scripts), and `trafilatura` (the field's standard for boilerplate removal) says which of it is
-the article: the lines it leaves out (menus and cookie banners written as plain <div>s,
-share bars, related links, comments) count as furniture, never as content; where trafilatura
-finds nothing, the rules alone decide (`qa.cleaning`). Either way, lines the markup marks as
-furniture (class names, ARIA roles, hidden, the fine print that ends a page:
-`qa.readers.html_furniture`) are furniture too. bench/bench_html.py compares this "hybrid"
-with trafilatura alone and with the rules alone (EXTRACTORS). The document text is the
-visible blocks joined by blank lines: offsets refer to it.
+qa's own rules read every visible block (`qa.readers.html_blocks`: nothing in nav, header,
+footer, aside, form or scripts), and `trafilatura` (the field's standard for boilerplate
+removal) says which of it is the article: the lines it leaves out (menus and cookie banners
+written as plain <div>s, share bars, related links, comments) count as furniture, never as
+content; where trafilatura finds nothing, the rules alone decide (`qa.cleaning`). Either way,
+lines the markup marks as furniture (class names, ARIA roles, hidden, the fine print that ends
+a page: `qa.readers.html_furniture`) are furniture too. bench/bench_html.py compares this
+"hybrid" with trafilatura alone and with the rules alone (EXTRACTORS). The document text is
+the visible blocks joined by blank lines: offsets refer to it.
 
 Title: a visible <h1>, the longest heading the <title> holds, og:title, <title> (without a
 trailing " | Site"), or a hidden <h1>. Date: article:published_time, <time datetime>, a date
@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from qa.cleaning import Span
 from qa.dates import parse_date
 from qa.errors import DocumentError
 from qa.readers.common import Parsed, read_non_utf8, refuse_non_text, text_bytes
-from qa.readers.html_furniture import NEVER_FURNITURE, Marks, Piece, is_fine_print, is_furniture_element, marked_lines
+from qa.readers.html_blocks import HTMLText, parse
+from qa.readers.html_furniture import marked_lines
 from qa.titles import flatten
 
 if TYPE_CHECKING:
@@ -47,131 +47,11 @@ if TYPE_CHECKING:
 EXTRACTORS = ("hybrid", "trafilatura", "trafilatura-default", "rules")
 _COVERED = 0.6
 
-_SKIPPED_TAGS = frozenset((
-    "script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form", "iframe",
-    "button", "select", "title", "figcaption"
-))
-_BLOCK_TAGS = frozenset((
-    "address", "article", "blockquote", "body", "dd", "details", "dialog", "div", "dl", "dt", "fieldset",
-    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "hr", "html", "li", "main", "ol", "p", "pre",
-    "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption", "center"
-))
-_CELL_TAGS = frozenset({"td", "th"})
-_TITLE_TAGS = ("h1", "h2", "h3")
 _DATE_META = ("article:published_time", "datepublished", "date", "pubdate", "publishdate", "dc.date")
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
 _CELL_SEPARATOR = " | "
-_VOID_TAGS = frozenset((
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"
-))
 # Characters lxml (under trafilatura and htmldate) refuses: C0 controls other than tab and line breaks.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-class _HTMLText(HTMLParser):
-    """Collect an HTML page's visible text as blocks, plus its title, headings and date hints,
-    and which marked elements (furniture-named, fine print) hold each line's text (`line_pieces`)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[str] = []
-        self.title = ""
-        self.headings: list[tuple[str, str, bool]] = []  # (tag, text, visible) of each h1, h2, h3
-        self.meta: dict[str, str] = {}
-        self.time: str | None = None
-        self.line_pieces: list[list[list[Piece]]] = []  # per block, per line
-        self._lines: list[str] = []
-        self._pieces: list[list[Piece]] = []
-        self._line: list[str] = []
-        self._line_pieces: list[Piece] = []
-        self._furniture = Marks()
-        self._fine = Marks()
-        self._skipping: list[str] = []
-        self._pre = 0
-        self._title: list[str] | None = None
-        self._heading: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name.lower(): value or "" for name, value in attrs}
-        if tag == "meta":
-            key = (values.get("property") or values.get("name") or values.get("itemprop") or "").lower()
-            if key and "content" in values:
-                self.meta.setdefault(key, values["content"])
-        elif tag == "time" and self.time is None and values.get("datetime"):
-            self.time = values["datetime"]
-        if tag in _BLOCK_TAGS:
-            self._end_block()
-        elif tag == "br":
-            self._end_line()
-        elif tag in _CELL_TAGS:
-            self._line.append(" ")
-        if tag == "pre":
-            self._pre += 1
-        if tag == "title":
-            self._title = []
-        if tag in _TITLE_TAGS:
-            self._heading = []
-        if tag in _SKIPPED_TAGS:
-            self._skipping.append(tag)
-        if tag not in _VOID_TAGS:
-            self._furniture.start(tag, tag not in NEVER_FURNITURE and is_furniture_element(values))
-            self._fine.start(tag, is_fine_print(tag, values))
-
-    def handle_endtag(self, tag: str) -> None:
-        self._furniture.end(tag)
-        self._fine.end(tag)
-        if tag in self._skipping:
-            while self._skipping.pop() != tag:
-                pass
-        if tag == "title" and self._title is not None:
-            self.title = self.title or flatten("".join(self._title))
-            self._title = None
-        if tag in _TITLE_TAGS and self._heading is not None:
-            self.headings.append((tag, flatten("".join(self._heading)), not self._skipping))
-            self._heading = None
-        if tag == "pre" and self._pre:
-            self._pre -= 1
-        if tag in _BLOCK_TAGS:
-            self._end_block()
-
-    def handle_data(self, data: str) -> None:
-        for capture in (self._title, self._heading):
-            if capture is not None:
-                capture.append(data)
-        if self._skipping:
-            return
-        if not self._pre:
-            self._add(data)
-            return
-        first, *rest = data.split("\n")
-        self._add(first)
-        for line in rest:
-            self._end_line()
-            self._add(line)
-
-    def _add(self, data: str) -> None:
-        self._line.append(data)
-        visible = len("".join(data.split()))
-        if visible:
-            self._line_pieces.append((visible, self._furniture.holding, self._fine.holding))
-
-    def close(self) -> None:
-        super().close()
-        self._end_block()
-
-    def _end_line(self) -> None:
-        line = " ".join("".join(self._line).split())
-        if line:
-            self._lines.append(line)
-            self._pieces.append(self._line_pieces)
-        self._line, self._line_pieces = [], []
-
-    def _end_block(self) -> None:
-        self._end_line()
-        if self._lines:
-            self.blocks.append("\n".join(self._lines))
-            self.line_pieces.append(self._pieces)
-        self._lines, self._pieces = [], []
 
 
 def _decode_html(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
@@ -247,14 +127,7 @@ def main_text(markup: str, *, recall: bool = True) -> list[str]:
     return _xml_blocks(main) if main is not None else []
 
 
-def _parse(markup: str) -> _HTMLText:
-    parser = _HTMLText()
-    parser.feed(markup.replace("\r\n", "\n").replace("\r", "\n"))
-    parser.close()
-    return parser
-
-
-def _title(parser: _HTMLText) -> str | None:
+def _title(parser: HTMLText) -> str | None:
     """The page's title: a visible <h1>; else the longest h1–h3 heading (of two words or more)
     that the <title> or og:title holds, site name and all; else og:title, <title> without a
     trailing " | Site", or a hidden <h1>."""
@@ -289,7 +162,7 @@ def _grams(words: list[str], n: int) -> list[tuple[str, ...]]:
     return list(zip(*(words[i:] for i in range(n)), strict=False))
 
 
-def _text_and_furniture(markup: str, parser: _HTMLText, extractor: str) -> tuple[str, tuple[Span, ...]]:
+def _text_and_furniture(markup: str, parser: HTMLText, extractor: str) -> tuple[str, tuple[Span, ...]]:
     """The page's text, and the spans of it that are not the article, as `extractor` (see
     EXTRACTORS) finds them. In the hybrid a line is the article's when 60% of its word
     trigrams (bigrams, words for shorter lines) are in trafilatura's text, and the markup does
@@ -321,7 +194,7 @@ def read(source: str, data: bytes, *, extractor: str = "hybrid") -> Parsed:
         raise DocumentError(f"{source}: empty file; skipped")
     markup, warnings = _decode_html(source, data)
     refuse_non_text(source, markup)
-    parser = _parse(markup)
+    parser = parse(markup)
     safe = _NOT_XML.sub(" ", markup)
     text, furniture = _text_and_furniture(safe, parser, extractor)
     if not text.strip():
