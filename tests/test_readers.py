@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import importlib
 import io
 import json
+import pkgutil
 import re
 import shutil
 from pathlib import Path
@@ -197,6 +199,13 @@ def test_registry_lists_every_reader() -> None:
     assert SUPPORTED_SUFFIXES == (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
     assert supported_types(" or ").endswith(".pdf or .docx")
     assert all(callable(READERS[suffix]) for suffix in SUPPORTED_SUFFIXES)
+
+
+def test_helper_modules_are_not_readers() -> None:
+    modules = [importlib.import_module(f"qa.readers.{info.name}") for info in pkgutil.iter_modules(qa.readers.__path__)]
+    formats = {module.__name__ for module in modules if hasattr(module, "read")}
+    assert formats == {reader.__module__ for reader in READERS.values()}, "a module with a read() is a registered format"
+    assert {"qa.readers.common", "qa.readers.pdf_render", "qa.readers.html_blocks"} <= {m.__name__ for m in modules} - formats
 
 
 # ---------------------------------------------------------------- PDF
