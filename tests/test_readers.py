@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import importlib
 import io
 import json
+import pkgutil
 import re
 import shutil
 from pathlib import Path
@@ -29,8 +31,14 @@ import qa.documents
 import qa.readers
 import qa.readers.docx
 import qa.readers.html
+import qa.readers.html_blocks
+import qa.readers.html_furniture
 import qa.readers.markdown
 import qa.readers.pdf
+import qa.readers.pdf_layout
+import qa.readers.pdf_lines
+import qa.readers.pdf_paragraphs
+import qa.readers.pdf_render
 import qa.readers.text
 import qa.titles
 from qa import QA, Settings
@@ -179,8 +187,10 @@ def raw_pages(data: bytes) -> list[str]:
         pdf.close()
 
 
-@pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.docx, qa.readers.html,
-                                    qa.readers.markdown, qa.readers.text, qa.dates, qa.titles])
+@pytest.mark.parametrize("module", [qa.readers, qa.readers.pdf, qa.readers.pdf_layout, qa.readers.pdf_lines,
+                                    qa.readers.pdf_paragraphs, qa.readers.pdf_render, qa.readers.docx, qa.readers.html,
+                                    qa.readers.html_blocks, qa.readers.html_furniture, qa.readers.markdown,
+                                    qa.readers.text, qa.dates, qa.titles])
 def test_module_doctests(module) -> None:
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
 
@@ -189,6 +199,13 @@ def test_registry_lists_every_reader() -> None:
     assert SUPPORTED_SUFFIXES == (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
     assert supported_types(" or ").endswith(".pdf or .docx")
     assert all(callable(READERS[suffix]) for suffix in SUPPORTED_SUFFIXES)
+
+
+def test_helper_modules_are_not_readers() -> None:
+    modules = [importlib.import_module(f"qa.readers.{info.name}") for info in pkgutil.iter_modules(qa.readers.__path__)]
+    formats = {module.__name__ for module in modules if hasattr(module, "read")}
+    assert formats == {reader.__module__ for reader in READERS.values()}, "a module with a read() is a registered format"
+    assert {"qa.readers.common", "qa.readers.pdf_render", "qa.readers.html_blocks"} <= {m.__name__ for m in modules} - formats
 
 
 # ---------------------------------------------------------------- PDF
@@ -245,7 +262,7 @@ def test_pdf_passages_know_their_pages(report_doc: Document, report: bytes) -> N
 
 
 def test_pdf_offsets_map_back_to_the_page_characters(report: bytes) -> None:
-    layout = qa.readers.pdf._extract(report)
+    layout = qa.readers.pdf_layout.extract(report)
     pdf = pypdfium2.PdfDocument(report)
     for number, runs in enumerate(layout.runs):
         page_text = pdf[number].get_textpage().get_text_range().replace("\ufffe", "-")  # PDFium's line-end hyphen

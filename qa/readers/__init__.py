@@ -2,6 +2,9 @@
 
 `READERS` maps a lower-case suffix to its reader; `SUPPORTED_SUFFIXES` and every message
 that lists the readable types come from it, so a new format is one module and one line here.
+Only the modules imported below are formats; the others here are helpers with no `read`,
+never registered: `common` (what readers share), `pdf_*` and `html_*` (parts of the PDF and
+HTML readers, each named for what it does).
 
 Example:
     >>> from qa.readers import READERS, supported_types

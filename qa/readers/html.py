@@ -1,10 +1,12 @@
 """Web pages (.html, .htm): the article's text, read like a reader would.
 
-qa's own rules read every visible block (nothing in nav, header, footer, aside, form or
-scripts), and `trafilatura` (the field's standard for boilerplate removal) says which of it is
-the article: the lines it leaves out (menus and cookie banners written as plain <div>s,
-share bars, related links, comments) count as furniture, never as content; where trafilatura
-finds nothing, the rules alone decide (`qa.cleaning`). bench/bench_html.py compares this
+qa's own rules read every visible block (`qa.readers.html_blocks`: nothing in nav, header,
+footer, aside, form or scripts), and `trafilatura` (the field's standard for boilerplate
+removal) says which of it is the article: the lines it leaves out (menus and cookie banners
+written as plain <div>s, share bars, related links, comments) count as furniture, never as
+content; where trafilatura finds nothing, the rules alone decide (`qa.cleaning`). Either way,
+lines the markup marks as furniture (class names, ARIA roles, hidden, the fine print that ends
+a page: `qa.readers.html_furniture`) are furniture too. bench/bench_html.py compares this
 "hybrid" with trafilatura alone and with the rules alone (EXTRACTORS). The document text is
 the visible blocks joined by blank lines: offsets refer to it.
 
@@ -26,15 +28,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections import Counter
-from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from qa.cleaning import Span
 from qa.dates import parse_date
 from qa.errors import DocumentError
 from qa.readers.common import Parsed, read_non_utf8, refuse_non_text, text_bytes
+from qa.readers.html_blocks import HTMLText, parse
+from qa.readers.html_furniture import marked_lines
 from qa.titles import flatten
 
 if TYPE_CHECKING:
@@ -46,212 +47,11 @@ if TYPE_CHECKING:
 EXTRACTORS = ("hybrid", "trafilatura", "trafilatura-default", "rules")
 _COVERED = 0.6
 
-_SKIPPED_TAGS = frozenset((
-    "script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form", "iframe",
-    "button", "select", "title", "figcaption"
-))
-_BLOCK_TAGS = frozenset((
-    "address", "article", "blockquote", "body", "dd", "details", "dialog", "div", "dl", "dt", "fieldset",
-    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "hr", "html", "li", "main", "ol", "p", "pre",
-    "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption", "center"
-))
-_CELL_TAGS = frozenset({"td", "th"})
-_TITLE_TAGS = ("h1", "h2", "h3")
 _DATE_META = ("article:published_time", "datepublished", "date", "pubdate", "publishdate", "dc.date")
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
 _CELL_SEPARATOR = " | "
-# Mozilla Readability's tell-tales of page furniture in an element's class and id (its
-# "unlikelyCandidates"), unless they also name the article (its "okMaybeItsACandidate"); and the
-# ARIA roles of what is not the article.
-_FURNITURE_NAMES = re.compile(
-    r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends"
-    r"|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate"
-    r"|pagination|pager|popup|yom-remote", re.IGNORECASE)
-_ARTICLE_NAMES = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.IGNORECASE)
-# Words of a class or id (split at anything not a letter or digit) that Readability's pattern
-# misses: advertising, promotion, sign-up and appeal boxes, consent banners, share bars.
-_FURNITURE_WORDS = frozenset((
-    "ad", "ads", "advert", "advertisement", "consent", "cookie", "cookies", "donate", "newsletter", "promo",
-    "share", "sharebar", "signup", "sponsored", "subscribe", "support"
-))
-_FURNITURE_ROLES = frozenset((
-    "alert", "alertdialog", "banner", "complementary", "contentinfo", "dialog", "menu", "menubar", "navigation",
-    "search"
-))
-# Fine print: <small>, <font size="1"> (or -2, -3), a CSS font-size of x-small or less.
-_FINE_FONT_SIZES = frozenset(("1", "-2", "-3"))
-_FINE_STYLE = re.compile(r"font-size\s*:\s*(?:xx?-small|[0-9](?:\.\d+)?px)", re.IGNORECASE)
-# A marked element holding this share of a page's text is a wrapper around it all, not furniture.
-_WRAPPER_SHARE = 0.8
-# Elements that hold the article by definition, whatever their class says ("has-comments").
-_NEVER_FURNITURE = frozenset(("html", "body", "article", "main"))
-_VOID_TAGS = frozenset((
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"
-))
 # Characters lxml (under trafilatura and htmldate) refuses: C0 controls other than tab and line breaks.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _is_furniture_element(values: dict[str, str]) -> bool:
-    """Whether an element's attributes mark it as furniture: Readability's class and id rule,
-    a non-article ARIA role, or hidden."""
-    names = f"{values.get('class', '')} {values.get('id', '')}"
-    named = _FURNITURE_NAMES.search(names) is not None or not _FURNITURE_WORDS.isdisjoint(
-        re.split(r"[^a-z0-9]+", names.lower()))
-    return ((named and _ARTICLE_NAMES.search(names) is None)
-            or values.get("role", "").strip().lower() in _FURNITURE_ROLES
-            or "hidden" in values or values.get("aria-hidden", "").lower() == "true")
-
-
-def _is_fine_print(tag: str, values: dict[str, str]) -> bool:
-    return (tag == "small" or (tag == "font" and values.get("size", "").strip() in _FINE_FONT_SIZES)
-            or _FINE_STYLE.search(values.get("style", "")) is not None)
-
-
-@dataclass
-class _Open:
-    """A marked element still open: its tag, how many same-named elements are open at or
-    inside it (it closes when that reaches 0), and its number."""
-
-    tag: str
-    depth: int
-    number: int
-
-
-class _Marks:
-    """The open elements of one kind (furniture, fine print), matched to their end tags; each
-    marked element gets a number, so that a line can say which ones hold it."""
-
-    def __init__(self) -> None:
-        self._open: list[_Open] = []
-        self._count = 0
-
-    @property
-    def holding(self) -> tuple[int, ...]:
-        """The numbers of the marked elements open now."""
-        return tuple(entry.number for entry in self._open)
-
-    def start(self, tag: str, marked: bool) -> None:
-        for entry in self._open:
-            entry.depth += entry.tag == tag
-        if marked:
-            self._open.append(_Open(tag, 1, self._count))
-            self._count += 1
-
-    def end(self, tag: str) -> None:
-        for entry in self._open:
-            entry.depth -= entry.tag == tag
-        self._open = [entry for entry in self._open if entry.depth > 0]
-
-
-# A line's text in pieces: (visible characters, furniture elements holding it, fine print holding it).
-_Piece = tuple[int, tuple[int, ...], tuple[int, ...]]
-
-
-class _HTMLText(HTMLParser):
-    """Collect an HTML page's visible text as blocks, plus its title, headings and date hints,
-    and which marked elements (furniture-named, fine print) hold each line's text (`line_pieces`)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[str] = []
-        self.title = ""
-        self.headings: list[tuple[str, str, bool]] = []  # (tag, text, visible) of each h1, h2, h3
-        self.meta: dict[str, str] = {}
-        self.time: str | None = None
-        self.line_pieces: list[list[list[_Piece]]] = []  # per block, per line
-        self._lines: list[str] = []
-        self._pieces: list[list[_Piece]] = []
-        self._line: list[str] = []
-        self._line_pieces: list[_Piece] = []
-        self._furniture = _Marks()
-        self._fine = _Marks()
-        self._skipping: list[str] = []
-        self._pre = 0
-        self._title: list[str] | None = None
-        self._heading: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name.lower(): value or "" for name, value in attrs}
-        if tag == "meta":
-            key = (values.get("property") or values.get("name") or values.get("itemprop") or "").lower()
-            if key and "content" in values:
-                self.meta.setdefault(key, values["content"])
-        elif tag == "time" and self.time is None and values.get("datetime"):
-            self.time = values["datetime"]
-        if tag in _BLOCK_TAGS:
-            self._end_block()
-        elif tag == "br":
-            self._end_line()
-        elif tag in _CELL_TAGS:
-            self._line.append(" ")
-        if tag == "pre":
-            self._pre += 1
-        if tag == "title":
-            self._title = []
-        if tag in _TITLE_TAGS:
-            self._heading = []
-        if tag in _SKIPPED_TAGS:
-            self._skipping.append(tag)
-        if tag not in _VOID_TAGS:
-            self._furniture.start(tag, tag not in _NEVER_FURNITURE and _is_furniture_element(values))
-            self._fine.start(tag, _is_fine_print(tag, values))
-
-    def handle_endtag(self, tag: str) -> None:
-        self._furniture.end(tag)
-        self._fine.end(tag)
-        if tag in self._skipping:
-            while self._skipping.pop() != tag:
-                pass
-        if tag == "title" and self._title is not None:
-            self.title = self.title or flatten("".join(self._title))
-            self._title = None
-        if tag in _TITLE_TAGS and self._heading is not None:
-            self.headings.append((tag, flatten("".join(self._heading)), not self._skipping))
-            self._heading = None
-        if tag == "pre" and self._pre:
-            self._pre -= 1
-        if tag in _BLOCK_TAGS:
-            self._end_block()
-
-    def handle_data(self, data: str) -> None:
-        for capture in (self._title, self._heading):
-            if capture is not None:
-                capture.append(data)
-        if self._skipping:
-            return
-        if not self._pre:
-            self._add(data)
-            return
-        first, *rest = data.split("\n")
-        self._add(first)
-        for line in rest:
-            self._end_line()
-            self._add(line)
-
-    def _add(self, data: str) -> None:
-        self._line.append(data)
-        visible = len("".join(data.split()))
-        if visible:
-            self._line_pieces.append((visible, self._furniture.holding, self._fine.holding))
-
-    def close(self) -> None:
-        super().close()
-        self._end_block()
-
-    def _end_line(self) -> None:
-        line = " ".join("".join(self._line).split())
-        if line:
-            self._lines.append(line)
-            self._pieces.append(self._line_pieces)
-        self._line, self._line_pieces = [], []
-
-    def _end_block(self) -> None:
-        self._end_line()
-        if self._lines:
-            self.blocks.append("\n".join(self._lines))
-            self.line_pieces.append(self._pieces)
-        self._lines, self._pieces = [], []
 
 
 def _decode_html(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
@@ -327,14 +127,7 @@ def main_text(markup: str, *, recall: bool = True) -> list[str]:
     return _xml_blocks(main) if main is not None else []
 
 
-def _parse(markup: str) -> _HTMLText:
-    parser = _HTMLText()
-    parser.feed(markup.replace("\r\n", "\n").replace("\r", "\n"))
-    parser.close()
-    return parser
-
-
-def _title(parser: _HTMLText) -> str | None:
+def _title(parser: HTMLText) -> str | None:
     """The page's title: a visible <h1>; else the longest h1–h3 heading (of two words or more)
     that the <title> or og:title holds, site name and all; else og:title, <title> without a
     trailing " | Site", or a hidden <h1>."""
@@ -369,37 +162,11 @@ def _grams(words: list[str], n: int) -> list[tuple[str, ...]]:
     return list(zip(*(words[i:] for i in range(n)), strict=False))
 
 
-def _marked_lines(parser: _HTMLText) -> list[bool]:
-    """For each line of the page's text (blocks joined by blank lines): whether the markup marks
-    it as furniture: mostly inside a furniture-named element (`_is_furniture_element`), or in
-    the run of fine-print lines that ends the page (credits, legal lines, links). A marked
-    element holding _WRAPPER_SHARE of the page's text or more is a wrapper (a `<div
-    class="site has-sidebar">` around everything), not furniture, and is not counted."""
-    lines = [line for block in parser.line_pieces for line in [*block, None]][:-1]  # None: a blank line
-    total = sum(chars for line in lines if line for chars, _, _ in line)
-    held: list[Counter[int]] = [Counter(), Counter()]
-    for line in filter(None, lines):
-        for chars, *marks in line:
-            for kind, numbers in enumerate(marks):
-                held[kind].update(dict.fromkeys(numbers, chars))
-    wrappers = [{number for number, chars in counts.items() if chars >= _WRAPPER_SHARE * total} for counts in held]
-
-    def mostly(line: list[_Piece], kind: int) -> bool:
-        marked = sum(piece[0] for piece in line if set(piece[kind + 1]) - wrappers[kind])
-        return 2 * marked > sum(piece[0] for piece in line)
-
-    end = len(lines)
-    while end and (lines[end - 1] is None or mostly(lines[end - 1], 1)):
-        end -= 1
-    return [line is not None and (mostly(line, 0) or (index >= end and mostly(line, 1)))
-            for index, line in enumerate(lines)]
-
-
-def _text_and_furniture(markup: str, parser: _HTMLText, extractor: str) -> tuple[str, tuple[Span, ...]]:
+def _text_and_furniture(markup: str, parser: HTMLText, extractor: str) -> tuple[str, tuple[Span, ...]]:
     """The page's text, and the spans of it that are not the article, as `extractor` (see
     EXTRACTORS) finds them. In the hybrid a line is the article's when 60% of its word
     trigrams (bigrams, words for shorter lines) are in trafilatura's text, and the markup does
-    not mark it as furniture (`_marked_lines`); the rules use the markup's marks alone."""
+    not mark it as furniture (`marked_lines`); the rules use the markup's marks alone."""
     main = main_text(markup, recall=extractor != "trafilatura-default") if extractor != "rules" else []
     if extractor.startswith("trafilatura") and main:
         return "\n\n".join(main), ()
@@ -409,7 +176,7 @@ def _text_and_furniture(markup: str, parser: _HTMLText, extractor: str) -> tuple
     words = _words("\n".join(main))
     known = {n: set(_grams(words, n)) for n in (1, 2, 3)}
     spans, start, lines = [], 0, 0
-    for line, marked in zip(text.split("\n"), _marked_lines(parser), strict=True):
+    for line, marked in zip(text.split("\n"), marked_lines(parser.line_pieces), strict=True):
         found = _words(line)
         grams = _grams(found, min(3, len(found)))
         if grams and (marked or (main and sum(gram in known[len(gram)] for gram in grams) < _COVERED * len(grams))):
@@ -427,7 +194,7 @@ def read(source: str, data: bytes, *, extractor: str = "hybrid") -> Parsed:
         raise DocumentError(f"{source}: empty file; skipped")
     markup, warnings = _decode_html(source, data)
     refuse_non_text(source, markup)
-    parser = _parse(markup)
+    parser = parse(markup)
     safe = _NOT_XML.sub(" ", markup)
     text, furniture = _text_and_furniture(safe, parser, extractor)
     if not text.strip():
