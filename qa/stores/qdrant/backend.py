@@ -8,13 +8,11 @@ generation and kept in memory; everything else is asked of the engine. A locatio
 `create` for a new one, whose first `apply` (re)creates the collections.
 
 Example:
-    >>> from qa.stores.qdrant.backend import QdrantBackend
-    >>> from qa.stores.qdrant.connection import location
     >>> from qa.stores.base import IndexInfo
-    >>> fresh = QdrantBackend(location("qdrant://localhost/news"), IndexInfo("all-MiniLM-L6-v2", 384, "torch", {}), None, None,
-    ...                       fresh=True)
-    >>> len(fresh), fresh.dense_top_k([0.0] * 384, 5)  # nothing asked of a server before the first apply
-    (0, [])
+    >>> from qa.stores.qdrant.connection import location
+    >>> fresh = location("qdrant://localhost/news").create(IndexInfo("all-MiniLM-L6-v2", 384, "torch", {}))
+    >>> fresh, fresh.dense_top_k([0.0] * 384, 5)  # nothing is asked of the server before the first apply
+    (QdrantBackend('qdrant://localhost:6333/news', 0 documents, 0 passages), [])
 """
 
 from __future__ import annotations
