@@ -13,7 +13,7 @@ Two small measurements, each timing printed with the 1-minute load average (os.g
   efConstruction 40) with fp32 and with 8-bit scalar-quantised vectors, and IVF-PQ (48 and
   96 bytes a vector), alone and with its top 50 / top 200 re-ranked by the exact vectors.
 - `payload`: the first 300 news-2023 articles, each passage's point as the Qdrant backend would
-  write it (`qa.stores.qdrant._upsert`): payload JSON bytes (of which the "terms" list), sparse
+  write it (`qa.stores.qdrant.points.passage_points`): payload JSON bytes (of which the "terms" list), sparse
   BM25 entries, and the document JSON stored in the documents collection; a Python
   `StoredDocument`'s resident size per passage (text, units, passages: what `reload()` holds).
 

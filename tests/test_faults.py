@@ -28,7 +28,8 @@ from helpers import KURDISTAN, TROMSO, TROMSO_QUESTION
 from qa import QA, IndexReport, IndexStoreError, Settings
 from qa.embedding import Embedder
 from qa.indexing import update_index
-from qa.stores.local import CURRENT, current_generation, load_store
+from qa.stores.local import load_store
+from qa.stores.manifest import CURRENT, current_generation
 from qa.stores.segments import DOCUMENTS
 
 SEED_SOURCES = Path(__file__).resolve().parent.parent / "sources"

@@ -13,7 +13,8 @@ from helpers import TROMSO, TROMSO_QUESTION
 from qa import QA, Settings
 from qa.embedding import Embedder
 from qa.indexing import update_index
-from qa.stores.local import CURRENT, MANIFEST, current_generation, load_store
+from qa.stores.local import load_store
+from qa.stores.manifest import CURRENT, MANIFEST, current_generation
 from qa.stores.segments import DENSE, DOCUMENTS, TERMS
 
 

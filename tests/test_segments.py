@@ -1,4 +1,4 @@
-"""Updates that cost what changed (qa.stores.local): new segments, deletions marked, merges.
+"""Updates that cost what changed (qa.stores.local, qa.stores.merging): new segments, deletions marked, merges.
 
 An update writes only its files' passages (a new segment) and marks what it removed or
 replaced as deleted; answers must be the same as from an index built from scratch, before
@@ -19,7 +19,9 @@ import pytest
 
 from qa import QA, Settings
 from qa.embedding import Embedder
-from qa.stores.local import MAX_SEGMENTS, _merge_due, current_generation, load_store
+from qa.stores.local import load_store
+from qa.stores.manifest import current_generation
+from qa.stores.merging import MAX_SEGMENTS, merge_due
 from tests.helpers import KURDISTAN, TROMSO, TROMSO_QUESTION
 
 QUESTIONS = (KURDISTAN, TROMSO_QUESTION, "Who is Iraq's defense minister?", "When will the troops leave?",
@@ -87,13 +89,13 @@ def test_a_deleted_file_goes_from_every_search_at_once(seed_dir: Path, tmp_path:
     ([1000] + [10] * MAX_SEGMENTS, [0] * (MAX_SEGMENTS + 1), list(range(1, MAX_SEGMENTS // 2 + 3))),  # down to half the limit
 ])
 def test_the_merge_policy(sizes: list[int], dead: list[int], due: list[int] | None) -> None:
-    assert _merge_due(sizes, dead) == due
+    assert merge_due(sizes, dead) == due
 
 
 MERGER = """
 import sys, time
 from pathlib import Path
-import qa.stores.local as local, qa.stores.segments as segments
+import qa.stores.local as local, qa.stores.manifest as manifest, qa.stores.segments as segments
 point = sys.argv[2]
 def stall(*args):
     print("stalled", flush=True)
@@ -101,8 +103,8 @@ def stall(*args):
 if point == "segment":  # the merged segment written, not yet renamed into place
     segments.fsync_tree = stall
 else:  # the new generation written, CURRENT not yet switched
-    original = local.fsync_file
-    local.fsync_file = lambda path: stall() if path.name == ".CURRENT.tmp" else original(path)
+    original = manifest.fsync_file
+    manifest.fsync_file = lambda path: stall() if path.name == ".CURRENT.tmp" else original(path)
 local.load_store(sys.argv[1]).merge()
 """
 

@@ -2,7 +2,8 @@
 
 A plain path is a local folder (FAISS + BM25 segments, `qa.stores.local`); `qdrant://host:6333/name`
 and `qdrant+file:PATH` are Qdrant (`qa.stores.qdrant`, needs `qdrant-client`). Adding an
-engine is one sibling module with a `location(spec)` factory, and its scheme in `_PREFIXES`.
+engine is one sibling module (or package, as `qa.stores.qdrant`) with a `location(spec)` factory,
+and its scheme in `_PREFIXES`.
 
 Example:
     >>> from qa.stores import locate

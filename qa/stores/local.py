@@ -1,26 +1,13 @@
 """The default index: a folder of segments (FAISS + BM25 postings), switched by generation.
 
-Layout of the index folder:
-
-    index/
-      CURRENT            name of the generation in use, e.g. "gen-000003"
-      gen-000003/
-        manifest.json    model, encoder, dimension, chunking settings, and the segments in use:
-                         each one's files with their checksums, and the documents deleted
-                         from it since it was written (a small file: nothing per document)
-      seg-000001/        immutable segments (qa.stores.segments): documents, vectors, terms
-      seg-000004/
-
 An update costs what changed: its new and changed files go into a new small segment, and
 the files it removes or replaces are marked deleted in the older segments (their passages
-are skipped by every search until a merge drops them). Small segments are merged when
-there are more than MAX_SEGMENTS, and everything is merged into one when the small ones
-outgrow the biggest (or a quarter of it is deleted), so search stays fast; BM25 uses the
-whole collection's statistics, so a merge changes no score. Every update writes its new
-segments and a new generation into temporary folders, renames them into place and only then
-switches CURRENT (an atomic rename): a crash at any point leaves the previous generation in
-use. Loading checks every file against its checksum, so a damaged file is reported, never
-half-read.
+are skipped by every search until a merge drops them; when segments merge:
+`qa.stores.merging`). BM25 uses the whole collection's statistics, so no score depends on
+which segment holds a passage. Every update writes its new segments, then a new generation
+(`qa.stores.manifest`: the folder's layout, the manifest and the atomic switch of CURRENT),
+so a crash at any point leaves the previous generation in use. Loading checks every file
+against its checksum, so a damaged file is reported, never half-read.
 
 Example:
     >>> from qa.stores.local import load_store
@@ -31,63 +18,32 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from qa.errors import IndexStoreError
 from qa.stores import bm25
-from qa.stores.base import (
-    Changes,
-    Filter,
-    IndexBackend,
-    IndexInfo,
-    PassageId,
-    StoredDocument,
-    folder_lock,
-    passage_terms,
+from qa.stores.base import Changes, Filter, IndexBackend, IndexInfo, PassageId, StoredDocument, folder_lock, passage_terms
+from qa.stores.manifest import (
+    FORMAT_VERSION,
+    Manifest,
+    current_generation,
+    next_segment,
+    read_generation,
+    read_manifest,
+    switch_generation,
 )
-from qa.stores.segments import Segment, Vectors, fsync_file, load_segment, write_segment
+from qa.stores.merging import merged
+from qa.stores.segments import Segment, Vectors, load_segment, write_segment
 
-FORMAT_VERSION = 2
-CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
-# Merge policy: at most this many segments (the smallest are merged beyond it); one segment
-# again when the others hold more than FULL_MERGE_SHARE of the biggest's passages, or more
-# than DELETED_SHARE of the biggest is deleted.
-MAX_SEGMENTS = 8
-FULL_MERGE_SHARE = 0.5
-DELETED_SHARE = 0.25
-_SEGMENT = re.compile(r"^\.?seg-(\d+)")
 # Passages a thread remembers the place of, between a search and the reads of its candidates.
 RECENT_PLACES = 4096
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What an index was built from and with; a mismatch with the settings means a rebuild."""
-
-    model: str
-    dimension: int
-    chunking: dict[str, int]
-    passages: int  # live passages
-    # Each segment in use: {"name", "files": {path: sha256}, "deleted": [sources]}.
-    segments: list[dict] = field(default_factory=list)
-    format: int = FORMAT_VERSION
-    encoder: str = "torch"  # the backend that embedded it (qa.encoders)
-
-    @property
-    def info(self) -> IndexInfo:
-        return IndexInfo(self.model, self.dimension, self.encoder, self.chunking)
 
 
 class Store:
@@ -273,14 +229,14 @@ class Store:
             segments = list(self.segments)
             if fresh:
                 docs = [fresh[s][0] for s in sorted(fresh)]
-                name = _next_segment(self.folder)
+                name = next_segment(self.folder)
                 # The only segment with live passages (a first build) keeps exact search longest.
                 alone = all(len(e["deleted"]) == len(seg.documents) for seg, e in zip(segments, entries))
                 files = write_segment(self.folder / name, docs, [fresh[d.source][1] for d in docs],
                                       (t for d in docs for t in passage_terms(d)), self.info.dimension, alone)
                 segments.append(load_segment(self.folder / name, files))
                 entries.append({"name": name, "files": files, "deleted": []})
-            segments, entries = _merged(self.folder, segments, entries, self.info.dimension)
+            segments, entries = merged(self.folder, segments, entries, self.info.dimension)
             return _switch(self.folder, self.manifest, segments, entries)
         except (OSError, RuntimeError) as exc:
             raise _write_error(self.folder, exc) from exc
@@ -291,61 +247,11 @@ class Store:
         if self.folder is None:
             raise IndexStoreError("this index was not loaded from a folder and cannot be updated")
         try:
-            segments, entries = _merged(self.folder, self.segments, list(self.manifest.segments), self.info.dimension,
-                                        everything=True)
+            segments, entries = merged(self.folder, self.segments, list(self.manifest.segments), self.info.dimension,
+                                       everything=True)
             return _switch(self.folder, self.manifest, segments, entries)
         except (OSError, RuntimeError) as exc:
             raise _write_error(self.folder, exc) from exc
-
-
-def _merge_due(sizes: list[int], dead: list[int]) -> list[int] | None:
-    """Which segments (by position) to merge into one, or None. `sizes` counts live passages."""
-    if len(sizes) < 2:
-        return None
-    biggest = int(np.argmax(sizes))
-    rest = sum(sizes) - sizes[biggest]
-    if rest > FULL_MERGE_SHARE * sizes[biggest] or dead[biggest] > DELETED_SHARE * (sizes[biggest] + dead[biggest]):
-        return list(range(len(sizes)))
-    if len(sizes) > MAX_SEGMENTS:
-        smallest = sorted(range(len(sizes)), key=lambda i: sizes[i])
-        return sorted(smallest[: len(sizes) - MAX_SEGMENTS // 2 + 1])
-    return None
-
-
-def _merged(folder: Path, segments: list[Segment], entries: list[dict], dimension: int,
-            everything: bool = False) -> tuple[list[Segment], list[dict]]:
-    """The segments after the merge the policy calls for (if any; all of them if `everything`):
-    the merged ones' live documents, vectors and postings in one new segment, nothing embedded
-    or tokenised again."""
-    deleted = [set(e["deleted"]) for e in entries]
-    sizes = [sum(len(d.passages) for d in seg.documents if d.source not in gone) for seg, gone in zip(segments, deleted)]
-    dead = [len(seg) - size for seg, size in zip(segments, sizes)]
-    chosen = list(range(len(segments))) if everything else _merge_due(sizes, dead)
-    if not chosen:
-        return segments, entries
-    picked = [(seg.documents[d].source, i, d) for i in chosen for seg in [segments[i]]
-              for d in range(len(seg.documents)) if seg.documents[d].source not in deleted[i]]
-    picked.sort()
-    new_rows = {i: np.full(len(segments[i]), -1, dtype=np.int64) for i in chosen}
-    offset = 0
-    for _, i, d in picked:
-        seg = segments[i]
-        n = len(seg.documents[d].passages)
-        new_rows[i][int(seg.first_row[d]) : int(seg.first_row[d]) + n] = np.arange(offset, offset + n)
-        offset += n
-    postings = bm25.Postings.merge([(segments[i].postings, new_rows[i]) for i in chosen], offset)
-    docs = [segments[i].documents[d] for _, i, d in picked]
-    name = _next_segment(folder)
-    files = write_segment(folder / name, docs, (segments[i].document_vectors(d) for _, i, d in picked), postings,
-                          dimension, alone=len(chosen) == len(segments))
-    keep = [i for i in range(len(segments)) if i not in chosen]
-    return ([segments[i] for i in keep] + [load_segment(folder / name, files)],
-            [entries[i] for i in keep] + [{"name": name, "files": files, "deleted": []}])
-
-
-def _next_segment(folder: Path) -> str:
-    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := _SEGMENT.match(p.name))]
-    return f"seg-{max(numbers, default=0) + 1:06d}"
 
 
 def _switch(folder: Path, previous: Manifest, segments: list[Segment], entries: list[dict]) -> Store:
@@ -353,26 +259,7 @@ def _switch(folder: Path, previous: Manifest, segments: list[Segment], entries: 
     passages = sum(len(d.passages) for seg, e in zip(segments, entries) for gone in [set(e["deleted"])]
                    for d in seg.documents if d.source not in gone)
     manifest = replace(previous, segments=entries, passages=passages, format=FORMAT_VERSION)
-    current = current_generation_safe(folder)
-    name = f"gen-{int(current.name.split('-')[1]) + 1 if current else 1:06d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=folder))
-    try:
-        (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
-        fsync_file(tmp / MANIFEST)
-        target = folder / name
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(tmp, target)
-        tmp = None
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-    pointer_tmp = folder / f".{CURRENT}.tmp"
-    pointer_tmp.write_text(name + "\n", encoding="utf-8")
-    fsync_file(pointer_tmp)
-    os.replace(pointer_tmp, folder / CURRENT)
-    fsync_file(folder)  # the renames themselves survive a power cut
-    _remove_unused(folder, name, {e["name"] for e in entries})
+    switch_generation(folder, manifest)
     return Store(manifest, segments, folder)
 
 
@@ -389,57 +276,13 @@ def empty_store(folder: str | Path, info: IndexInfo) -> Store:
     return Store(manifest, [], Path(folder))
 
 
-_MANIFEST_FIELDS = {f.name for f in fields(Manifest)}
-
-
-def current_generation(index_dir: Path) -> Path | None:
-    """The folder of the generation in use, or None when there is no index yet."""
-    pointer = index_dir / CURRENT
-    if not pointer.is_file():
-        return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    folder = index_dir / name
-    if not name.startswith("gen-") or not folder.is_dir():
-        raise IndexStoreError(f"{pointer} names a missing generation {name!r}; run `qa index` to rebuild")
-    return folder
-
-
-def current_generation_safe(index_dir: Path) -> Path | None:
-    """Like current_generation, but a broken pointer counts as no index (a rebuild follows)."""
-    try:
-        return current_generation(index_dir)
-    except (IndexStoreError, OSError):
-        gens = sorted(index_dir.glob("gen-*"))
-        return gens[-1] if gens else None
-
-
-def read_manifest(index_dir: Path) -> Manifest | None:
-    """The manifest of the generation in use (None when there is no index)."""
-    folder = current_generation(index_dir)
-    return None if folder is None else _read_manifest(folder)
-
-
-def _read_manifest(folder: Path) -> Manifest:
-    try:
-        raw = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexStoreError(f"index manifest in {folder} is damaged ({exc}); run `qa index` to rebuild") from exc
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
-        found = raw.get("format") if isinstance(raw, dict) else None
-        raise IndexStoreError(f"index in {folder} has format {found}, this qa reads {FORMAT_VERSION}; it is rebuilt")
-    try:  # fields an older or newer qa wrote and this one does not know are left aside
-        return Manifest(**{k: v for k, v in raw.items() if k in _MANIFEST_FIELDS})
-    except TypeError as exc:
-        raise IndexStoreError(f"index manifest in {folder} is damaged ({exc}); run `qa index` to rebuild") from exc
-
-
 def load_store(index_dir: str | Path) -> Store:
     """Load and verify the generation in use; IndexStoreError if missing or damaged."""
     index_dir = Path(index_dir)
     folder = current_generation(index_dir)
     if folder is None:
         raise IndexStoreError(f"no index in {index_dir}; run `qa index` to build one")
-    manifest = _read_manifest(folder)
+    manifest = read_generation(folder)
     segments = [load_segment(index_dir / e["name"], e["files"]) for e in manifest.segments]
     return Store(manifest, segments, index_dir)
 
@@ -489,21 +332,9 @@ def write_store(index_dir: str | Path, manifest: Manifest, documents: list[Store
     index_dir = Path(index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
-        name = _next_segment(index_dir)
+        name = next_segment(index_dir)
         files = write_segment(index_dir / name, documents, vectors, passage_terms, manifest.dimension)
         _switch(index_dir, manifest, [load_segment(index_dir / name, files)], [{"name": name, "files": files, "deleted": []}])
     except (OSError, RuntimeError) as exc:
         raise _write_error(index_dir, exc) from exc
     return current_generation(index_dir)
-
-
-def _remove_unused(index_dir: Path, keep: str, segments: set[str]) -> None:
-    """Delete superseded generations, segments no generation in use lists, and leftovers of
-    interrupted writes."""
-    for path in index_dir.iterdir():
-        name = path.name
-        stale_gen = name != keep and (name.startswith("gen-") or name.startswith(".gen-"))
-        stale_seg = _SEGMENT.match(name) is not None and name not in segments
-        if path.is_dir() and (stale_gen or stale_seg):
-            shutil.rmtree(path, ignore_errors=True)
-

@@ -9,7 +9,7 @@ vectors (FAISS) and terms (BM25 postings, `qa.stores.bm25`).
       terms/            BM25 postings: vocab.json, indptr/rows/tf/lengths .npy
 
 A segment is written once, into a temporary folder renamed into place, and never changed:
-a generation lists the segments it uses with each file's checksum (`qa.stores.local`).
+a generation lists the segments it uses with each file's checksum (`qa.stores.manifest`).
 
 Example:
     >>> import numpy as np, tempfile
