@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -58,6 +58,7 @@ from .data import (
     split_of,
     write_sources,
 )
+from .report import MethodReport, Report, format_table
 
 __all__ = [
     "CALIBRATION_BINS", "CONFIDENT", "Asker", "Dataset", "MethodReport", "Question", "Record", "Report",
@@ -91,47 +92,6 @@ class Record:
     claims: tuple[bool, ...] = ()  # for each "also reported by" source named: is it true?
     latency_ms: float = 0.0
     understood_as: str = ""
-
-
-@dataclass(frozen=True)
-class MethodReport:
-    method: str
-    subset: str
-    questions: int
-    negatives: int
-    recall_at_1: float
-    recall_at_5: float
-    recall_at_10: float
-    mrr_at_10: float
-    ndcg_at_10: float
-    answer_top1: float
-    answer_top5: float
-    highlight_accuracy: float
-    wrongly_refused: float
-    negatives_answered: float | None
-    confidently_wrong: float
-    ece: float
-    calibration: list[tuple[float, float, int, float, float]]
-    phrase_shown: float
-    phrase_precision: float | None
-    phrase_em: float
-    phrase_f1: float
-    also_claims: int
-    also_precision: float | None
-    latency_p50_ms: float
-    latency_p95_ms: float
-
-
-@dataclass
-class Report:
-    dataset: str
-    documents: int
-    passages: int
-    index_seconds: float
-    methods: list[MethodReport] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class Asker(Protocol):
@@ -399,37 +359,3 @@ def evaluate_suite(questions: Sequence[Question], folders: Sequence[str | Path],
         subset = [(q, "answerable" if q.answerable else "negative") for q in questions]
         report.methods.extend(evaluate_subsets(qa, {name: subset}, methods, show_progress))
     return report
-
-
-# ------------------------------------------------------------------ printing
-
-
-def _f(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def format_table(report: Report) -> str:
-    """Markdown tables of the report: one row per subset and method, then a calibration table each."""
-    head = (f"{report.dataset}: {report.documents} documents, {report.passages} passages, "
-            f"indexed in {report.index_seconds:.1f} s\n\n"
-            "| subset | method | questions | R@1 | R@5 | nDCG@10 | answer top-1 | answer top-5 | highlight | "
-            "refused | negatives answered | confidently wrong | ECE | phrase shown | phrase precision | phrase EM | "
-            "phrase F1 | also-in precision | p50 ms | p95 ms |\n" + "|---" * 20 + "|")
-    rows = [
-        f"| {m.subset} | {m.method} | {m.questions}+{m.negatives} | {_f(m.recall_at_1)} | {_f(m.recall_at_5)} | "
-        f"{_f(m.ndcg_at_10)} | {_f(m.answer_top1)} | {_f(m.answer_top5)} | {_f(m.highlight_accuracy)} | "
-        f"{_f(m.wrongly_refused)} | {_f(m.negatives_answered)} | {_f(m.confidently_wrong)} | {_f(m.ece)} | "
-        f"{_f(m.phrase_shown)} | {_f(m.phrase_precision)} | {_f(m.phrase_em)} | {_f(m.phrase_f1)} | "
-        f"{_f(m.also_precision)} (n={m.also_claims}) | {m.latency_p50_ms:.1f} | {m.latency_p95_ms:.1f} |"
-        for m in report.methods
-    ]
-    tables = []
-    for m in report.methods:
-        if m.method != "hybrid":
-            continue
-        lines = [f"\nCalibration, {m.subset} ({m.method}): ECE {m.ece:.3f}\n",
-                 "| score | questions | mean score | share correct |", "|---|---|---|---|"]
-        lines += [f"| {lo:.1f}–{hi:.1f} | {n} | {_f(mean if n else None, 2)} | {_f(share if n else None, 2)} |"
-                  for lo, hi, n, mean, share in m.calibration]
-        tables.append("\n".join(lines))
-    return "\n".join([head, *rows, *tables])
