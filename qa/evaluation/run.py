@@ -1,8 +1,8 @@
 """Running an evaluation: index the articles, ask every question with every method, and score it.
 
 `evaluate` writes a BEIR-layout set's corpus as documents and `evaluate_suite` copies a
-suite's article folders into one; both open a collection over them (`QA` unless `open_qa`
-says otherwise: bench/compare_main.py passes an older commit's) and hand it to
+suite's article folders into one; both open a collection over them (`QA`, or what `open_qa`
+opens: the bench scripts pass an older commit's `QA` or a timed one) and hand it to
 `evaluate_subsets`, which asks each question through `ask_question` (its history, filters and
 hidden documents applied, the time taken) and scores the answers with `judge` and `summarise`.
 The collection only has to be an `Asker`, so a stand-in does for a test.
