@@ -53,8 +53,13 @@ def revision() -> str:
 
 
 def this_evaluation() -> ModuleType:
-    """This tree's qa/evaluation.py, over whichever qa package is first on sys.path (another commit's, say)."""
-    spec = importlib.util.spec_from_file_location("qa_evaluation_under_test", ROOT / "qa" / "evaluation.py")
+    """This tree's qa/evaluation/ package, over whichever qa package is first on sys.path (another commit's, say).
+
+    Its modules import one another relatively, so they too come from this tree.
+    """
+    folder = ROOT / "qa" / "evaluation"
+    spec = importlib.util.spec_from_file_location("qa_evaluation_under_test", folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

@@ -1,7 +1,7 @@
 """Index backends side by side on one BEIR set (default xquad-en), every index built afresh.
 
 Three runs, one after the other, each in its own process over the same questions (this
-tree's qa/evaluation.py, hybrid search): this tree on the local backend (FAISS + bm25s),
+tree's qa/evaluation/, hybrid search): this tree on the local backend (FAISS + bm25s),
 this tree on Qdrant's local mode (`qdrant+file:`), and the local backend of another commit
 (default fcb8994, main before the index backends became a Protocol), checked out into a
 temporary git worktree.

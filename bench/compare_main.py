@@ -1,6 +1,6 @@
 """Answer quality of this tree side by side with another commit (default: the last release of main).
 
-Both run the same evaluation code (this tree's qa/evaluation.py) over the same questions,
+Both run the same evaluation code (this tree's qa/evaluation/) over the same questions,
 one after the other in one invocation: the other commit is checked out into a temporary git
 worktree and imported instead of this tree's qa. An older qa that lacks the newer `ask`
 arguments is driven the way its own chat drove it (follow-ups rewritten by its
