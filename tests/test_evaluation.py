@@ -8,16 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from qa.answers import Answer, Passage
 from qa.embedding import Embedder
 from qa.evaluation import (
+    Question,
     evaluate,
     highlight_hit,
+    judge,
     load_dataset,
     ndcg,
     out_of_collection,
     ranked_documents,
     recall,
     reciprocal_rank,
+    summarise,
 )
 
 REL = frozenset({"b"})
@@ -33,6 +37,24 @@ def test_metrics_on_known_rankings() -> None:
     assert math.isclose(ndcg(["x", "y"], frozenset({"x", "y"})), 1.0)
     assert math.isclose(ndcg(["y", "z", "x"], frozenset({"x", "y"})), (1 + 0.5) / (1 + 1 / math.log2(3)))
     assert reciprocal_rank(["a"] * 10 + ["b"], REL) == 0.0, "only the top 10 count"
+
+
+def test_also_reported_by_is_judged_only_beside_a_highlight_that_answers() -> None:
+    """A claim names articles that state the highlight's fact; the gold says which state the answer,
+    so it judges a claim only where the highlight holds the answer."""
+    text = "The strike lasted 19 days. Workers got a $1,800 bonus."
+    q = Question("q1", "What bonus did the workers get?", ("$1,800",), frozenset({"a"}), reported_by=frozenset({"a", "b"}))
+
+    def asked(highlight: slice, also: tuple[str, ...]) -> Answer:
+        p = Passage(text, "a.txt", "A", None, 0, len(text), 0.9, text[highlight], highlight.start, highlight.stop, also)
+        return Answer(q.text, True, (p,))
+
+    right = judge(q, asked(slice(27, len(text)), ("b.txt", "c.txt")), "answerable", 1.0)
+    wrong = judge(q, asked(slice(0, 26), ("c.txt",)), "answerable", 1.0)
+    assert (right.claims, right.unjudged_claims) == ((True, False), 0)
+    assert (wrong.claims, wrong.unjudged_claims) == ((), 1)
+    row = summarise("hybrid", "overlap", [right, wrong], {"q1": q.relevant})
+    assert (row.also_precision, row.also_claims, row.also_unjudged) == (0.5, 2, 1)
 
 
 def test_ranked_documents_are_distinct_in_order() -> None:

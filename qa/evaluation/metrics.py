@@ -54,7 +54,11 @@ class Record:
     phrase: str | None = None
     phrase_em: float = 0.0
     phrase_f1: float = 0.0
-    claims: tuple[bool, ...] = ()  # for each "also reported by" source named: is it true?
+    # For each "also reported by" source named beside a highlight that holds the answer: does that
+    # source state the answer too? Named beside a highlight that does not, the claim is about
+    # another fact, which the gold cannot judge: counted in `unjudged_claims`.
+    claims: tuple[bool, ...] = ()
+    unjudged_claims: int = 0
     latency_ms: float = 0.0
     understood_as: str = ""
 
@@ -173,6 +177,7 @@ def summarise(method: str, subset: str, records: Sequence[Record], relevant: dic
         phrase_precision=_mean(r.phrase_f1 >= 0.5 for r in shown) if shown else None,
         phrase_em=_mean(r.phrase_em for r in pos), phrase_f1=_mean(r.phrase_f1 for r in pos),
         also_claims=len(claims), also_precision=_mean(claims) if claims else None,
+        also_unjudged=sum(r.unjudged_claims for r in records),
         latency_p50_ms=_percentile(latencies, 50), latency_p95_ms=_percentile(latencies, 95),
     )
 
@@ -190,14 +195,19 @@ def judge(q: Question, answer: Answer, kind: str, latency_ms: float) -> Record:
     phrase = getattr(top, "answer", None) if top is not None else None
     phrase_text = getattr(phrase, "text", phrase) if phrase is not None else None
     em, f1 = phrase_scores(phrase_text, q.answers)
+    highlighted = top is not None and holds(top, top.highlight)
     claims: tuple[bool, ...] = ()
+    unjudged = 0
     if q.reported_by is not None and top is not None and answer.answered:
-        claims = tuple(Path(s).stem in q.reported_by for s in top.also_in)
+        if highlighted:
+            claims = tuple(Path(s).stem in q.reported_by for s in top.also_in)
+        else:
+            unjudged = len(top.also_in)
     return Record(
         id=q.id, kind=kind, answered=answer.answered, score=float(top.score) if top is not None else 0.0,
         correct=kind == "answerable" and (top1 or top_relevant),
         answer_top1=top1, answer_top5=any(holds(p, p.text) for p in passages[:5]),
-        answer_highlight=top is not None and holds(top, top.highlight),
-        ranked=ranked, phrase=phrase_text, phrase_em=em, phrase_f1=f1, claims=claims, latency_ms=latency_ms,
+        answer_highlight=highlighted, ranked=ranked, phrase=phrase_text, phrase_em=em, phrase_f1=f1,
+        claims=claims, unjudged_claims=unjudged, latency_ms=latency_ms,
         understood_as=getattr(answer, "understood_as", q.text),
     )

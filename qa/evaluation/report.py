@@ -42,10 +42,11 @@ class MethodReport:
     phrase_precision: float | None
     phrase_em: float
     phrase_f1: float
-    also_claims: int
+    also_claims: int  # "also reported by" claims judged: named beside a highlight that holds the answer
     also_precision: float | None
     latency_p50_ms: float
     latency_p95_ms: float
+    also_unjudged: int = 0  # "also reported by" claims beside a highlight that does not hold the answer
 
 
 @dataclass
@@ -78,7 +79,8 @@ def format_table(report: Report) -> str:
         f"{_f(m.ndcg_at_10)} | {_f(m.answer_top1)} | {_f(m.answer_top5)} | {_f(m.highlight_accuracy)} | "
         f"{_f(m.wrongly_refused)} | {_f(m.negatives_answered)} | {_f(m.confidently_wrong)} | {_f(m.ece)} | "
         f"{_f(m.phrase_shown)} | {_f(m.phrase_precision)} | {_f(m.phrase_em)} | {_f(m.phrase_f1)} | "
-        f"{_f(m.also_precision)} (n={m.also_claims}) | {m.latency_p50_ms:.1f} | {m.latency_p95_ms:.1f} |"
+        f"{_f(m.also_precision)} (n={m.also_claims}, {m.also_unjudged} unjudged) | "
+        f"{m.latency_p50_ms:.1f} | {m.latency_p95_ms:.1f} |"
         for m in report.methods
     ]
     tables = []
