@@ -65,8 +65,8 @@ def make_encoder(path: str, variant: str, device: str = "cpu") -> Encoder:
 
     Example:
         >>> from qa.embedding import resolve_model
-        >>> make_encoder(resolve_model("all-MiniLM-L6-v2"), "torch").dimension
-        384
+        >>> make_encoder(resolve_model("all-MiniLM-L6-v2"), "onnx-int8").variant
+        'onnx-int8'
     """
     if variant == "torch":
         from qa.encoders.torch import TorchEncoder
