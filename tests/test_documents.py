@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import doctest
+import http.server
 import os
 import random
 import re
 import shutil
 import string
+import threading
 from pathlib import Path
 
 import pytest
@@ -436,6 +438,32 @@ def test_html_meta_date_and_declared_charset(tmp_path: Path) -> None:
     doc = load_document(write(tmp_path, "cafe.html", page.encode("cp1252")), tmp_path)
     assert (doc.title, doc.date, doc.warnings) == ("Café Reopens", "2022-01-31", ())
     assert "café on the corner" in content(doc)
+
+
+def test_a_page_that_is_only_a_link_is_read_never_fetched(tmp_path: Path) -> None:
+    """htmldate takes a string that starts with "http" for an address and downloads it: reading a
+    file must never reach the network, whatever the file says."""
+    requests: list[str] = []
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html><body><p>Fetched from the network on 2020-02-02.</p></body></html>")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        link = f"http://127.0.0.1:{server.server_port}/article"
+        doc = load_document(write(tmp_path, "link.html", link), tmp_path)
+    finally:
+        server.shutdown()
+    assert requests == [], "the page's text was fetched as an address"
+    assert link in doc.text and doc.date is None
 
 
 def test_html_undecodable_bytes_give_a_warning(tmp_path: Path) -> None:

@@ -146,10 +146,14 @@ def _title(parser: HTMLText) -> str | None:
 
 
 def _markup_date(markup: str) -> str | None:
-    """The publication date `htmldate` finds in the page's markup (metadata, URLs, structured data)."""
+    """The publication date `htmldate` finds in the page's markup (metadata, URLs, structured data).
+
+    The markup goes in as bytes: a string that starts with "http" and has no space (a page that
+    is only a link) htmldate would take for an address and download.
+    """
     import htmldate
 
-    found = htmldate.find_date(markup, extensive_search=False, original_date=True)
+    found = htmldate.find_date(markup.encode("utf-8"), extensive_search=False, original_date=True)
     return parse_date(found) if found else None
 
 
