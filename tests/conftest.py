@@ -12,6 +12,14 @@ from qa.embedding import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SOURCES = ROOT / "sources"
+# Docstring examples that load PyTorch (7 s): in the whole suite, not the fast tier.
+SLOW_DOCTESTS = {"qa.encoders.torch"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.name in SLOW_DOCTESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
