@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from qa.durable import fsync_file, sha256
 from qa.errors import ModelError
 
 log = logging.getLogger("qa")
@@ -155,9 +156,7 @@ def _verified(target: Path, remove_damaged: bool = False) -> Path | None:
     if not target.is_dir():
         return None
     try:
-        with (target / MODEL_FILE).open("rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        if digest == (target / DIGEST_FILE).read_text(encoding="ascii").strip():
+        if sha256(target / MODEL_FILE) == (target / DIGEST_FILE).read_text(encoding="ascii").strip():
             return target / MODEL_FILE
     except (OSError, ValueError):
         pass
@@ -200,22 +199,13 @@ def _export_into(model_dir: Path, variant: str, target: Path) -> None:
             raise ModelError(f"cannot export {model_dir} to ONNX ({exc}); set QA_ENCODER=torch to use PyTorch") from exc
         os.replace(exported, work / MODEL_FILE)
         shutil.rmtree(work / "export")
-        with (work / MODEL_FILE).open("rb") as fh:
-            (work / DIGEST_FILE).write_text(hashlib.file_digest(fh, "sha256").hexdigest() + "\n", encoding="ascii")
+        (work / DIGEST_FILE).write_text(sha256(work / MODEL_FILE) + "\n", encoding="ascii")
         for path in (work / MODEL_FILE, work / DIGEST_FILE, work):
-            _fsync(path)
+            fsync_file(path)
         os.rename(work, target)
-        _fsync(target.parent)
+        fsync_file(target.parent)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def export(model_dir: Path, variant: str, work: Path) -> Path:

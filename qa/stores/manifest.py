@@ -36,9 +36,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from qa.durable import fsync_file
 from qa.errors import IndexStoreError
 from qa.stores.base import IndexInfo
-from qa.stores.segments import fsync_file
 
 FORMAT_VERSION = 2
 CURRENT = "CURRENT"

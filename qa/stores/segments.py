@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from qa.durable import fsync_tree, sha256
 from qa.errors import IndexStoreError
 from qa.stores.base import StoredDocument
 from qa.stores.bm25 import Postings
@@ -195,23 +195,3 @@ def load_segment(folder: Path, files: dict[str, str]) -> Segment:
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexStoreError(f"index segment {folder} cannot be read ({exc}); run `qa index` to rebuild") from exc
     return Segment(folder.name, documents, dense, postings)
-
-
-def sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            fsync_file(path)
-    fsync_file(folder)
