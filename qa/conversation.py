@@ -13,8 +13,10 @@ retrieval evidence for it is clearly stronger (see `QA.ask`). The rules, tried o
 3. A fragment that is a noun phrase ("the prime minister") replaces the previous question's
    phrase with the same head noun ("defense minister").
 4. Otherwise a fragment is appended to the previous question.
-5. In a whole question, a pronoun ("they", "it", "he") is replaced by the previous
-   question's matching noun phrase or name, and "that agreement" by the previous answer's
+5. In a whole question, a pronoun ("they", "it", "its", "he", "his") is replaced by what the
+   previous question was about: its plural noun phrase for "they", each of its names and "the
+   ..." phrases for "it" (one reading each, up to three: the articles decide), a person's name
+   from the previous answer or question for "he"; "that agreement" by the previous answer's
    phrase ending in "agreement" when there is one.
 
 Only a short message that opens with "and", "what about"... or with a preposition ("in
@@ -215,10 +217,14 @@ def resolve(question: str, previous: Sequence[str]) -> Resolution:
 
 
 _PLURAL_PRONOUNS = {"they", "them"}
-_THING_PRONOUNS = {"it"}
-_PERSON_PRONOUNS = {"he", "she", "him"}
+_THING_PRONOUNS = {"it", "its"}
+_PERSON_PRONOUNS = {"he", "she", "him", "his"}
+# Verbs that put the noun phrase after them in subject position: "does the rail line cost ...".
+_AUXILIARIES = {"is", "are", "was", "were", "do", "does", "did", "will", "would", "can", "could", "has", "have", "had",
+                "should"}
+_MAX_THING_READINGS = 3
 _DEMONSTRATIVE = re.compile(r"\b(?:that|this|those|these)\s+([a-z]+)\b", re.I)
-_NAME_RUN = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:(?:al|el|bin|de|van|von)[- ])?[A-Z][\w’'-]+)+")
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'-]+\.?(?:\s+(?:(?:al|el|bin|de|van|von)[- ])?[A-Z][\w’'-]+)+")
 
 
 def _plural_phrase(text: str) -> str | None:
@@ -251,14 +257,54 @@ def _definite_phrase(text: str, head: str | None = None) -> str | None:
     return phrase
 
 
-def _person(previous: str, answer_text: str) -> str | None:
-    """A person's name from the previous answer (its answer phrase first) or question."""
+def _things(previous: str) -> list[str]:
+    """What "it" may stand for in a question after `previous`: its names of two words or more
+    ("Operation Inherent Resolve", "St. Brigid") and its "the ..." phrases ("the Eastside
+    light-rail line" from "does the Eastside light-rail line get ..."), in the order they come.
+
+    Example:
+        >>> _things("How much money does the Eastside light-rail line get in the Riverton budget?")
+        ['the Eastside light-rail line', 'the Riverton budget']
+        >>> _things("How many beds does St. Brigid have?")
+        ['St. Brigid']
+    """
+    found: list[tuple[int, str]] = []
+    for match in _NAME_RUN.finditer(previous):
+        if match.start() > 0:
+            found.append((match.start(), match.group()))
+    tokens = [(m.start(), m.group()) for m in re.finditer(r"[\w’'.-]+", _strip(previous))]
+    for i, (_, word) in enumerate(tokens):
+        if word.lower() != "the":
+            continue
+        run = []
+        for _, following in tokens[i + 1 : i + 6]:
+            if not _is_modifier(re.sub(r"[-’'.]", "", following)):
+                break
+            run.append(following)
+        stop = tokens[i + 1 + len(run)][1].lower() if i + 1 + len(run) < len(tokens) else ""
+        subject = i > 0 and tokens[i - 1][1].lower() in _AUXILIARIES
+        if subject and len(run) > 1 and (stop == "" or (stop in _PREPOSITIONS and stop != "of")):
+            run = run[:-1]  # the verb after the subject: "does the rail line *get* in ...", "is the deal *final*"
+        if run:
+            found.append((tokens[i][0], "the " + " ".join(run)))
+    return list(dict.fromkeys(phrase for _, phrase in sorted(found)))
+
+
+def _people(previous: str, answer_text: str) -> list[str]:
+    """Names of two words or more that "he", "she" or "his" may stand for: the previous answer's
+    (its answer phrase first), then the previous question's.
+
+    Example:
+        >>> _people("How much did Harbor City pay for Mateo Lindqvist?", "")
+        ['Harbor City', 'Mateo Lindqvist']
+    """
+    names = []
     for text in (answer_text, previous):
         for name in _NAME_RUN.findall(text):
             words = [w for w in name.split() if w.lower() not in _TITLE_WORDS and not w.endswith(("'s", "’s"))]
             if len(words) >= 2:
-                return " ".join(words)
-    return None
+                names.append(" ".join(words))
+    return list(dict.fromkeys(names))
 
 
 _TITLE_WORDS = {"minister", "prime", "president", "defense", "defence", "foreign", "secretary", "general",
@@ -299,14 +345,13 @@ def readings(question: str, previous: Sequence[str], answer_text: str = "") -> l
         pronoun = next(w for w in ("they", "them") if w in words)
         add(_replace_word(question, pronoun, plural), f'read "{pronoun}" as "{plural}"')
     if words & _PERSON_PRONOUNS:
-        name = _person(last, answer_text)
-        if name:
-            pronoun = next(w for w in ("he", "she", "him") if w in words)
-            add(_replace_word(question, pronoun, name), f'read "{pronoun}" as "{name}"')
+        pronoun = next(w for w in ("he", "she", "him", "his") if w in words)
+        for name in _people(last, answer_text)[:_MAX_THING_READINGS]:
+            add(_replace_word(question, pronoun, f"{name}'s" if pronoun == "his" else name), f'read "{pronoun}" as "{name}"')
     if words & _THING_PRONOUNS:
-        thing = _definite_phrase(last)
-        if thing:
-            add(_replace_word(question, "it", thing), f'read "it" as "{thing}"')
+        pronoun = "it" if "it" in words else "its"
+        for thing in _things(last)[:_MAX_THING_READINGS]:
+            add(_replace_word(question, pronoun, f"{thing}'s" if pronoun == "its" else thing), f'read "{pronoun}" as "{thing}"')
     for match in _DEMONSTRATIVE.finditer(question):
         head = match.group(1)
         phrase = _definite_phrase(answer_text, head) or _definite_phrase(last, head)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa import QA
-from qa.conversation import resolve
+from qa.conversation import readings, resolve
 
 
 @pytest.mark.parametrize(("follow_up", "previous", "expected"), [
@@ -48,6 +48,24 @@ def test_follow_ups_chain_on_the_resolved_question() -> None:
     asked = ["how many US troops are in Iraq?"]
     asked.append(resolve("and in Syria?", asked).question)
     assert resolve("and in Kuwait?", asked).question == "how many US troops are in Kuwait?"
+
+
+@pytest.mark.parametrize(("question", "previous", "expected"), [
+    ("what will it cost to build?", "How much money does the Eastside rail line get in the city budget?",
+     "what will the Eastside rail line cost to build?"),
+    ("what is it still waiting for?", "Is the US-Iraq withdrawal agreement final?",
+     "what is the US-Iraq withdrawal agreement still waiting for?"),
+    ("when will it be fully running?", "How many turbines will the Norland wind farm have?",
+     "when will the Norland wind farm be fully running?"),
+    ("who runs it?", "How many beds does St. Anselm have?", "who runs St. Anselm?"),
+    ("when was it set up?", "What is Operation Northern Shield?", "when was Operation Northern Shield set up?"),
+    ("how long is his contract?", "How much did Westport pay for Ivo Marsh?", "how long is Ivo Marsh's contract?"),
+])
+def test_it_and_his_are_read_as_what_the_previous_question_was_about(question: str, previous: str,
+                                                                     expected: str) -> None:
+    """The readings offered for a pronoun include the thing or person asked about before (the
+    pipeline then keeps whichever the articles support best); the verb after a subject stays out."""
+    assert expected in [r.question for r in readings(question, [previous])]
 
 
 def test_the_syria_follow_up_retrieves_the_syria_figure(seed_qa: QA) -> None:
