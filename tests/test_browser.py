@@ -548,6 +548,8 @@ def test_a_removed_article_goes_to_the_trash_and_out_of_the_answers(own_page: Pa
     page.click("#qa-confirm-remove")
     expect(page.locator("#qa-manage-status")).to_contain_text(f"Moved {source} to")
     expect(page.locator("#qa-collection")).not_to_contain_text(title)
+    page.wait_for_timeout(1500)  # the reader, emptied by the refresh, must not wipe the note
+    expect(page.locator("#qa-manage-status")).to_contain_text(f"Moved {source} to", timeout=1)
     assert (sources / ".trash" / source).is_file() and not (sources / source).exists()
     ask(page, "who is Iraq's defense minister?")
     expect(last_answer(page)).not_to_contain_text(source)

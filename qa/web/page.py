@@ -165,10 +165,13 @@ def build_app(qa: QA, *, examples: Sequence[str] = EXAMPLES, k: int = 4,
             kept.append(turn)
         return history, export(kept, docs)
 
-    def show_document(source: str | None) -> tuple[str, str, Any]:
-        """The article picked in the reader; a removal asked for another article is called off."""
+    def show_document(source: str | None) -> tuple[str, Any, Any]:
+        """The article picked in the reader; a removal asked for another article is called off.
+        A reader emptied (the article just removed) keeps the note that says where it went."""
+        if not source:
+            return "", gr.skip(), gr.update(visible=False)
         try:
-            shown = f'<div class="qa-docview">{document_view(qa.document_text(source))}</div>' if source else ""
+            shown = f'<div class="qa-docview">{document_view(qa.document_text(source))}</div>'
         except QAError as exc:
             shown = f'<div class="qa-error">{html.escape(str(exc))}</div>'
         return shown, "", gr.update(visible=False)
