@@ -43,7 +43,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from qa.lexical import STOPWORDS
+from qa.phrases import (
+    DETERMINERS,
+    PREPOSITIONS,
+    QUESTION_WORDS,
+    WORD_RE,
+    definite_phrase,
+    is_modifier,
+    one_line,
+    people_named,
+    plural_phrase,
+    things_named,
+)
 
 if TYPE_CHECKING:
     from qa.answers import Answer
@@ -54,15 +65,7 @@ _LEADS = (
     "and also", "same for", "same in", "and", "also", "but", "or",
 )
 _LEAD_RE = re.compile(r"^(?:" + "|".join(re.escape(lead) for lead in _LEADS) + r")\b[\s,]*", re.I)
-_PREPOSITIONS = ("in", "at", "on", "for", "from", "of", "by", "to", "with", "during", "since", "before", "after", "near",
-                 "inside", "outside")
-_QUESTION_WORDS = {
-    "who", "whom", "whose", "what", "when", "where", "why", "how", "which",
-    "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "has", "have", "had",
-}
-_DETERMINERS = {"the", "a", "an"}
 _MAX_FRAGMENT_WORDS = 4
-_WORD_RE = re.compile(r"[\w'’.,-]+")
 _NUMBER_RE = re.compile(r"^\d[\d,.]*$")
 
 
@@ -90,12 +93,7 @@ class Resolution:
         """One sentence saying how the question was read ("" when it was taken as typed)."""
         if not self.rewritten:
             return ""
-        return f"Read as “{self.question}”, following on from “{_strip(self.previous or '')}?”."
-
-
-def _strip(text: str) -> str:
-    """`text` on one line without the closing punctuation: "and in Syria ?" -> "and in Syria"."""
-    return " ".join(text.split()).rstrip(" ?!.")
+        return f"Read as “{self.question}”, following on from “{one_line(self.previous or '')}?”."
 
 
 def _fragment(question: str) -> str | None:
@@ -104,13 +102,13 @@ def _fragment(question: str) -> str | None:
     A fragment opens with "and", "what about"... or with a preposition ("in Syria?"), has at
     most a few words, and does not open with a question word ("and why?" stays as it is).
     """
-    text = _strip(question)
+    text = one_line(question)
     lead = _LEAD_RE.match(text)
     rest = text[lead.end():] if lead else text
     words = rest.split()
-    if not words or len(words) > _MAX_FRAGMENT_WORDS or words[0].lower() in _QUESTION_WORDS:
+    if not words or len(words) > _MAX_FRAGMENT_WORDS or words[0].lower() in QUESTION_WORDS:
         return None
-    if not lead and words[0].lower() not in _PREPOSITIONS:
+    if not lead and words[0].lower() not in PREPOSITIONS:
         return None
     return rest
 
@@ -121,15 +119,15 @@ def _replace_phrase(previous: str, fragment: str) -> tuple[str, str] | None:
     The phrase runs from the preposition to the next preposition, comma or the end.
     """
     head, _, tail = fragment.partition(" ")
-    if head.lower() not in _PREPOSITIONS or not tail:
+    if head.lower() not in PREPOSITIONS or not tail:
         return None
-    base = _strip(previous)
-    tokens = list(_WORD_RE.finditer(base))
+    base = one_line(previous)
+    tokens = list(WORD_RE.finditer(base))
     for i in range(len(tokens) - 2, -1, -1):
         if tokens[i].group().lower() != head.lower():
             continue
         j = i + 1
-        while j + 1 < len(tokens) and tokens[j + 1].group().lower() not in _PREPOSITIONS and not tokens[j].group().endswith(","):
+        while j + 1 < len(tokens) and tokens[j + 1].group().lower() not in PREPOSITIONS and not tokens[j].group().endswith(","):
             j += 1
         start, end = tokens[i].start(), tokens[j].end()
         old = base[start:end].rstrip(",")
@@ -140,13 +138,13 @@ def _replace_phrase(previous: str, fragment: str) -> tuple[str, str] | None:
 
 def _replace_name(previous: str, fragment: str) -> tuple[str, str] | None:
     """Rule 2: swap the previous question's last name (or number) for the fragment's."""
-    words = [w for w in fragment.split() if w.lower() not in _DETERMINERS]
+    words = [w for w in fragment.split() if w.lower() not in DETERMINERS]
     is_number = bool(words) and all(_NUMBER_RE.match(w) for w in words)
     is_name = bool(words) and words[0][:1].isupper()
     if not (is_number or is_name):
         return None
-    base = _strip(previous)
-    tokens = list(_WORD_RE.finditer(base))
+    base = one_line(previous)
+    tokens = list(WORD_RE.finditer(base))
     for i in range(len(tokens) - 1, 0, -1):  # the first word is capitalised by grammar, not as a name
         word = tokens[i].group().rstrip(".,")
         if (is_number and _NUMBER_RE.match(word)) or (is_name and word[:1].isupper() and not is_number):
@@ -164,17 +162,17 @@ def _replace_head(previous: str, fragment: str) -> tuple[str, str] | None:
 
     "the prime minister" after "who is Iraq's defense minister?" gives "who is Iraq's prime minister".
     """
-    words = [w for w in fragment.split() if w.lower() not in _DETERMINERS]
-    if len(words) < 2 or words[0].lower() in _PREPOSITIONS or not words[-1].isalpha():
+    words = [w for w in fragment.split() if w.lower() not in DETERMINERS]
+    if len(words) < 2 or words[0].lower() in PREPOSITIONS or not words[-1].isalpha():
         return None
     head = words[-1].lower()
-    base = _strip(previous)
-    tokens = list(_WORD_RE.finditer(base))
+    base = one_line(previous)
+    tokens = list(WORD_RE.finditer(base))
     for i in range(len(tokens) - 1, 0, -1):
         if tokens[i].group().rstrip(".,").lower() != head:
             continue
         j = i
-        while j > 1 and _is_modifier(tokens[j - 1].group()):
+        while j > 1 and is_modifier(tokens[j - 1].group()):
             j -= 1
         start, end = tokens[j].start(), tokens[i].start() + len(tokens[i].group().rstrip(".,"))
         old = base[start:end]
@@ -182,13 +180,6 @@ def _replace_head(previous: str, fragment: str) -> tuple[str, str] | None:
         new = " ".join(words) if possessive else fragment
         return base[:start] + new + base[end:], f'replaced "{old}" with "{new}"'
     return None
-
-
-def _is_modifier(word: str) -> bool:
-    """A word that can stand before a head noun in a phrase: not a question word, article or possessive."""
-    low = word.lower()
-    return (word.isalpha() and low not in _QUESTION_WORDS and low not in _DETERMINERS
-            and low not in _PREPOSITIONS and low not in STOPWORDS)
 
 
 def resolve(question: str, previous: Sequence[str]) -> Resolution:
@@ -211,107 +202,16 @@ def resolve(question: str, previous: Sequence[str]) -> Resolution:
         if found:
             text, how = found
             return Resolution(asked=question, question=f"{text}?", previous=last, rule=how)
-    joint = " " if fragment.split()[0].lower() in _PREPOSITIONS else ", "
-    return Resolution(asked=question, question=f"{_strip(last)}{joint}{fragment}?", previous=last,
+    joint = " " if fragment.split()[0].lower() in PREPOSITIONS else ", "
+    return Resolution(asked=question, question=f"{one_line(last)}{joint}{fragment}?", previous=last,
                       rule=f'added "{fragment}" to the previous question')
 
 
 _PLURAL_PRONOUNS = {"they", "them"}
 _THING_PRONOUNS = {"it", "its"}
 _PERSON_PRONOUNS = {"he", "she", "him", "his"}
-# Verbs that put the noun phrase after them in subject position: "does the rail line cost ...".
-_AUXILIARIES = {"is", "are", "was", "were", "do", "does", "did", "will", "would", "can", "could", "has", "have", "had",
-                "should"}
 _MAX_THING_READINGS = 3
 _DEMONSTRATIVE = re.compile(r"\b(?:that|this|those|these)\s+([a-z]+)\b", re.I)
-_NAME_RUN = re.compile(r"\b[A-Z][\w’'-]+\.?(?:\s+(?:(?:al|el|bin|de|van|von)[- ])?[A-Z][\w’'-]+)+")
-
-
-def _plural_phrase(text: str) -> str | None:
-    """The first plural noun phrase of `text` with its modifiers ("US troops"), if any."""
-    tokens = _WORD_RE.findall(_strip(text))
-    for i, word in enumerate(tokens[1:], 1):
-        low = word.lower()
-        if (low.endswith("s") and not low.endswith("ss") and len(low) > 3 and word.islower()
-                and low not in STOPWORDS and low not in _QUESTION_WORDS):
-            j = i
-            while (j > 1 and (tokens[j - 1].isupper() or _is_modifier(tokens[j - 1]))
-                   and tokens[j - 1].lower() not in {"many", "much"}):
-                j -= 1
-            return " ".join(tokens[j : i + 1])
-    return None
-
-
-def _definite_phrase(text: str, head: str | None = None) -> str | None:
-    """The first "the ..." phrase of `text` (ending in `head` if given), without the question's tail."""
-    pattern = rf"\bthe\s+(?:[\w-]+\s+){{0,3}}?{re.escape(head)}\b" if head else r"\bthe\s+[\w-]+(?:\s+[\w-]+)?"
-    found = re.search(pattern, text, re.I)
-    if not found:
-        return None
-    phrase = "the" + found.group()[3:]
-    if head is None:
-        kept = [w for w in phrase.split()[1:] if _is_modifier(w)]
-        if not kept:
-            return None
-        phrase = "the " + " ".join(kept)
-    return phrase
-
-
-def _things(previous: str) -> list[str]:
-    """What "it" may stand for in a question after `previous`: its names of two words or more
-    ("Operation Inherent Resolve", "St. Brigid") and its "the ..." phrases ("the Eastside
-    light-rail line" from "does the Eastside light-rail line get ..."), in the order they come.
-
-    Example:
-        >>> _things("How much money does the Eastside light-rail line get in the Riverton budget?")
-        ['the Eastside light-rail line', 'the Riverton budget']
-        >>> _things("How many beds does St. Brigid have?")
-        ['St. Brigid']
-    """
-    found: list[tuple[int, str]] = []
-    for match in _NAME_RUN.finditer(previous):
-        if match.start() > 0:
-            found.append((match.start(), match.group()))
-    tokens = [(m.start(), m.group()) for m in re.finditer(r"[\w’'.-]+", _strip(previous))]
-    for i, (_, word) in enumerate(tokens):
-        if word.lower() != "the":
-            continue
-        run = []
-        for _, following in tokens[i + 1 : i + 6]:
-            if not _is_modifier(re.sub(r"[-’'.]", "", following)):
-                break
-            run.append(following)
-        stop = tokens[i + 1 + len(run)][1].lower() if i + 1 + len(run) < len(tokens) else ""
-        subject = i > 0 and tokens[i - 1][1].lower() in _AUXILIARIES
-        if subject and len(run) > 1 and (stop == "" or (stop in _PREPOSITIONS and stop != "of")):
-            run = run[:-1]  # the verb after the subject: "does the rail line *get* in ...", "is the deal *final*"
-        if run:
-            found.append((tokens[i][0], "the " + " ".join(run)))
-    return list(dict.fromkeys(phrase for _, phrase in sorted(found)))
-
-
-def _people(previous: str, answer_text: str) -> list[str]:
-    """Names of two words or more that "he", "she" or "his" may stand for: the previous answer's
-    (its answer phrase first), then the previous question's.
-
-    Example:
-        >>> _people("How much did Harbor City pay for Mateo Lindqvist?", "")
-        ['Harbor City', 'Mateo Lindqvist']
-    """
-    names = []
-    for text in (answer_text, previous):
-        for name in _NAME_RUN.findall(text):
-            words = [w for w in name.split() if w.lower() not in _TITLE_WORDS and not w.endswith(("'s", "’s"))]
-            if len(words) >= 2:
-                names.append(" ".join(words))
-    return list(dict.fromkeys(names))
-
-
-_TITLE_WORDS = {"minister", "prime", "president", "defense", "defence", "foreign", "secretary", "general",
-                "mayor", "governor", "senator", "chief", "director", "spokesman", "spokeswoman", "advisor", "adviser",
-                "iraqi", "us", "u.s.", "mr", "mrs", "ms", "dr", "the"}
-
-
 def _replace_word(question: str, word: str, new: str) -> str:
     return re.sub(rf"\b{re.escape(word)}\b", new, question, count=1, flags=re.I)
 
@@ -332,7 +232,7 @@ def readings(question: str, previous: Sequence[str], answer_text: str = "") -> l
     fragment = resolve(question, [last])
     if fragment.rewritten:
         return [fragment]
-    words = {w.lower() for w in _WORD_RE.findall(question)}
+    words = {w.lower() for w in WORD_RE.findall(question)}
     out: list[Resolution] = []
 
     def add(text: str, how: str) -> None:
@@ -340,21 +240,21 @@ def readings(question: str, previous: Sequence[str], answer_text: str = "") -> l
         if text != question and all(r.question != text for r in out):
             out.append(Resolution(asked=question, question=text, previous=last, rule=how))
 
-    plural = _plural_phrase(last) if words & _PLURAL_PRONOUNS else None
+    plural = plural_phrase(last) if words & _PLURAL_PRONOUNS else None
     if plural:
         pronoun = next(w for w in ("they", "them") if w in words)
         add(_replace_word(question, pronoun, plural), f'read "{pronoun}" as "{plural}"')
     if words & _PERSON_PRONOUNS:
         pronoun = next(w for w in ("he", "she", "him", "his") if w in words)
-        for name in _people(last, answer_text)[:_MAX_THING_READINGS]:
+        for name in people_named(last, answer_text)[:_MAX_THING_READINGS]:
             add(_replace_word(question, pronoun, f"{name}'s" if pronoun == "his" else name), f'read "{pronoun}" as "{name}"')
     if words & _THING_PRONOUNS:
         pronoun = "it" if "it" in words else "its"
-        for thing in _things(last)[:_MAX_THING_READINGS]:
+        for thing in things_named(last)[:_MAX_THING_READINGS]:
             add(_replace_word(question, pronoun, f"{thing}'s" if pronoun == "its" else thing), f'read "{pronoun}" as "{thing}"')
     for match in _DEMONSTRATIVE.finditer(question):
         head = match.group(1)
-        phrase = _definite_phrase(answer_text, head) or _definite_phrase(last, head)
+        phrase = definite_phrase(answer_text, head) or definite_phrase(last, head)
         if phrase and phrase.lower() != f"the {head.lower()}":
             add(question[: match.start()] + phrase + question[match.end():], f'read "{match.group()}" as "{phrase}"')
     return out
