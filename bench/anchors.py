@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from calibrate import DATA, fit_logistic
-from common import stamp
+from common import DATA, fit_logistic, stamp
 
 from qa.config import Settings
 from qa.embedding import Embedder

@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from common import DATA, fit_logistic
 
 from qa.config import Settings
 from qa.embedding import Embedder
@@ -56,8 +57,6 @@ from qa.retrieval import FEATURES, FIRST_STAGE, Scorer, add_sentence_signals, ca
 from qa.stores import Filter, IndexBackend
 from qa.stores.local import load_store
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
 SETS = ("xquad-en", "squad2-dev", "news-2023")
 RERANK = 12
 OFF_TOPIC = {"xquad-en": "squad2-dev", "squad2-dev": "xquad-en"}
@@ -116,21 +115,6 @@ def _asked(name: str, store: IndexBackend, q: Question, vector: np.ndarray, wher
             label[r] = holds and (relevant or name == "news-2023")
             correct[r] = holds or relevant
     return Asked(name, negative, features, label, correct)
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 60) -> tuple[float, np.ndarray]:
-    """Bias and weights of an L2-regularised logistic regression (Newton's method)."""
-    xb = np.column_stack([np.ones(len(x)), x]).astype(np.float64)
-    w = np.zeros(xb.shape[1])
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -30, 30)))
-        grad = xb.T @ (p - y) + l2 * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + l2 * np.eye(len(w))
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(w[0]), w[1:]
 
 
 def _balanced(asked: list[Asked]) -> list[Asked]:

@@ -1,6 +1,7 @@
 """What the bench scripts share: the offline environment, the load-average stamp, the commit,
 this tree's evaluation code and another commit's worktree, a free port, starting and stopping
-the app, and synthetic big collections (xquad paragraphs, or perturbed copies of news-2023).
+the app, synthetic big collections (xquad paragraphs, or perturbed copies of news-2023), where the
+evaluation sets are, and the logistic regression the scorer is fitted with.
 
 Each script in bench/ is run as `python bench/NAME.py`, so this folder is on its import path and
 `from common import stamp` needs nothing else. Importing this module sets the environment the
@@ -25,11 +26,14 @@ from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 for _name, _value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_TELEMETRY", "1"),
                       ("NO_PROXY", "127.0.0.1,localhost"), ("no_proxy", "127.0.0.1,localhost")):
     os.environ[_name] = _value
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"  # the evaluation sets
 XQUAD = ROOT.parent / "shared" / "data" / "xquad-en" / "corpus.jsonl"
 HOST = "127.0.0.1"
 
@@ -235,3 +239,18 @@ def ask_latencies(qa, questions: list[str]) -> list[float]:
         qa.ask(q)
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 60) -> tuple[float, np.ndarray]:
+    """Bias and weights of an L2-regularised logistic regression (Newton's method)."""
+    xb = np.column_stack([np.ones(len(x)), x]).astype(np.float64)
+    w = np.zeros(xb.shape[1])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -30, 30)))
+        grad = xb.T @ (p - y) + l2 * w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + l2 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(w[0]), w[1:]

@@ -18,8 +18,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from calibrate import DATA
-from common import stamp
+from common import DATA, stamp
 
 from qa import QA
 from qa.evaluation import (
