@@ -29,11 +29,12 @@ import numpy as np
 
 from qa.errors import QuestionError
 from qa.stores.base import Filter, IndexInfo, PassageId, StoredDocument
+from qa.stores.bm25 import K1, B
 from qa.stores.qdrant.client import models
 
 DENSE, SPARSE = "dense", "bm25"
-# The same BM25 parameters as the local backend (qa.stores.bm25.K1, B), so both rank alike.
-BM25_K1, BM25_B = 0.9, 0.4
+# The local backend's BM25 parameters, so both rank alike.
+BM25_K1, BM25_B = K1, B
 # Document JSON is stored in parts of this many characters: a server refuses requests over 32 MB.
 JSON_PART = 1 << 20
 FORMAT = 1
